@@ -1,5 +1,22 @@
-"""torch-modeseek: the Mode Seeking regularizer of MSGAN (Mao et al., CVPR 2019) for conditional GANs."""
+"""torch-modeseek: the Mode Seeking regularizer of MSGAN (Mao et al., CVPR 2019) for conditional GANs.
+
+>>> import torch
+>>> from torch_modeseek import ModeSeekingLoss
+>>> z1, z2 = torch.randn(4, 8), torch.randn(4, 8)
+>>> x1, x2 = torch.randn(4, 3, 16, 16, requires_grad=True), torch.randn(4, 3, 16, 16)
+>>> ModeSeekingLoss()(z1, z2, x1, x2).backward()
+"""
 
 from torch_modeseek._version import __version__
+from torch_modeseek.distances import sample_distance, upper_pair_distance
+from torch_modeseek.functional import mode_seeking_loss, mode_seeking_loss_all_pairs
+from torch_modeseek.loss import ModeSeekingLoss
 
-__all__ = ["__version__"]
+__all__ = [
+    "ModeSeekingLoss",
+    "__version__",
+    "mode_seeking_loss",
+    "mode_seeking_loss_all_pairs",
+    "sample_distance",
+    "upper_pair_distance",
+]

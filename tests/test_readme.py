@@ -1,0 +1,31 @@
+"""The README's quick start runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks_after(heading: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_quick_start_runs_and_is_at_most_10_lines():
+    (block,) = python_blocks_after("Quick start")
+    assert len(block.strip().splitlines()) <= 10
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    loss = namespace["loss_g"]
+    assert loss.dim() == 0
+    assert all(p.grad is not None for p in namespace["generator"].parameters())
+
+
+def test_readme_names_the_two_commands():
+    text = README.read_text(encoding="utf-8")
+    assert "python examples/stackgan_birds.py" in text
+    assert 'pip install -e ".[test]"' in text
+    assert "\npytest\n" in text
