@@ -81,3 +81,17 @@ def test_torch_compile_fullgraph_all_pairs():
     compiled = torch.compile(mode_seeking_loss_all_pairs, fullgraph=True)
     z, x = randn(3, 2, 8, seed=1), randn(3, 2, 3, 4, 4, seed=2)
     torch.testing.assert_close(compiled(z, x), mode_seeking_loss_all_pairs(z, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_no_host_synchronisation(distance, reduction):
+    """On the meta device tensors have no values: any .item(), .tolist() or value-dependent branch would raise."""
+    z1, z2, x1, x2 = (t.to("meta") for t in batch(4, 8, (3, 8, 8)))
+    x1.requires_grad_()
+    loss = mode_seeking_loss(z1, z2, x1, x2, distance=distance, reduction=reduction)
+    assert loss.device.type == "meta"
+    loss.sum().backward()
+    assert x1.grad.shape == x1.shape
+    loss = mode_seeking_loss_all_pairs(torch.stack([z1, z2, z1]), torch.stack([x1, x2, x2]), distance=distance)
+    assert loss.device.type == "meta"
