@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from torch_modeseek.metrics._checks import NotFittedError
 from torch_modeseek.metrics._kmeans import KMeansResult, kmeans
+from torch_modeseek.metrics.coverage import ModeCoverageResult, mode_coverage
+from torch_modeseek.metrics.diversity import PairDistance, diversity, pair_distance, sample_pairs
 from torch_modeseek.metrics.images import images_to_unit_range
 from torch_modeseek.metrics.ndb import (
     NDB,
@@ -20,11 +22,17 @@ from torch_modeseek.metrics.ndb import (
 __all__ = [
     "NDB",
     "KMeansResult",
+    "ModeCoverageResult",
     "NDBResult",
     "NotFittedError",
+    "PairDistance",
+    "diversity",
     "images_to_unit_range",
     "jensen_shannon_divergence",
     "kmeans",
+    "mode_coverage",
+    "pair_distance",
+    "sample_pairs",
     "two_proportion_z_test",
     "two_sided_critical_value",
 ]
