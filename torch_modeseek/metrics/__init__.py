@@ -6,10 +6,11 @@ paper's convention of pixels in [0, 1]; :func:`images_to_unit_range` converts ta
 
 from __future__ import annotations
 
-from torch_modeseek.metrics._checks import NotFittedError
+from torch_modeseek.metrics._checks import MissingWeightsError, NotFittedError
 from torch_modeseek.metrics._kmeans import KMeansResult, kmeans
 from torch_modeseek.metrics.coverage import ModeCoverageResult, mode_coverage
 from torch_modeseek.metrics.diversity import PairDistance, diversity, pair_distance, sample_pairs
+from torch_modeseek.metrics.fid import FID, frechet_distance
 from torch_modeseek.metrics.images import images_to_unit_range
 from torch_modeseek.metrics.ndb import (
     NDB,
@@ -20,13 +21,16 @@ from torch_modeseek.metrics.ndb import (
 )
 
 __all__ = [
+    "FID",
     "NDB",
     "KMeansResult",
+    "MissingWeightsError",
     "ModeCoverageResult",
     "NDBResult",
     "NotFittedError",
     "PairDistance",
     "diversity",
+    "frechet_distance",
     "images_to_unit_range",
     "jensen_shannon_divergence",
     "kmeans",

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 __all__ = [
+    "MissingWeightsError",
     "NotFittedError",
     "check_finite",
     "check_floating_tensor",
@@ -103,4 +104,11 @@ class NotFittedError(RuntimeError, ValueError):
     """Raised when a metric that needs fitted state (e.g. NDB bins) is updated or computed before ``fit``.
 
     It subclasses both ``RuntimeError`` (a call-order problem) and ``ValueError`` (the input cannot be scored yet).
+    """
+
+
+class MissingWeightsError(RuntimeError):
+    """Raised when a metric needs pretrained weights that were not supplied; torch-modeseek never downloads them.
+
+    The message names the file that is needed, where it usually comes from and which argument takes it.
     """
