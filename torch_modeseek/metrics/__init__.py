@@ -12,6 +12,7 @@ from torch_modeseek.metrics.coverage import ModeCoverageResult, mode_coverage
 from torch_modeseek.metrics.diversity import PairDistance, diversity, pair_distance, sample_pairs
 from torch_modeseek.metrics.fid import FID, frechet_distance
 from torch_modeseek.metrics.images import images_to_unit_range
+from torch_modeseek.metrics.lpips import LPIPSDiversity, LPIPSNetwork
 from torch_modeseek.metrics.ndb import (
     NDB,
     NDBResult,
@@ -24,6 +25,8 @@ __all__ = [
     "FID",
     "NDB",
     "KMeansResult",
+    "LPIPSDiversity",
+    "LPIPSNetwork",
     "MissingWeightsError",
     "ModeCoverageResult",
     "NDBResult",
