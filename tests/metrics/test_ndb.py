@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from torch_modeseek.metrics import (
     NDB,
     NotFittedError,
+    _checks,
     jensen_shannon_divergence,
     two_proportion_z_test,
     two_sided_critical_value,
@@ -288,6 +289,14 @@ def test_compute_before_update(fitted: NDB) -> None:
 def test_update_bad_inputs(fitted: NDB, fake: object, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         fitted.update(fake)  # type: ignore[arg-type]
+
+
+def test_non_finite_count_spans_check_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_checks, "_CHECK_BLOCK", 10)  # 2 rows of 4 values per block
+    real = torch.zeros(20, 4)
+    real[0, 0], real[19, 3], real[7, 1] = float("nan"), float("inf"), -float("inf")
+    with pytest.raises(ValueError, match=r"real contains 3 NaN or infinite value\(s\) \(shape \(20, 4\)\)"):
+        NDB(num_bins=2).fit(real)
 
 
 def test_fit_bad_inputs() -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+_CHECK_BLOCK = 1 << 24
+
 __all__ = [
     "MissingWeightsError",
     "NotFittedError",
@@ -44,14 +46,17 @@ def check_floating_tensor(x: Any, name: str, *, min_ndim: int = 1) -> torch.Tens
 def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     """Return ``x`` if every element is finite, else raise ``ValueError`` counting the NaN/inf entries.
 
-    This synchronises with the device (one reduction); the metrics call it once per input batch.
+    This synchronises with the device once; the check runs on blocks of about 2**24 elements so that its boolean
+    temporaries stay small.
 
     Example:
         >>> check_finite(torch.ones(2), "x")
         tensor([1., 1.])
 
     """
-    bad = int((~torch.isfinite(x)).sum())
+    rows = max(1, _CHECK_BLOCK // max(1, x[0].numel())) if x.ndim and x.shape[0] else 1
+    blocks = x.split(rows) if x.ndim else (x,)  # blocks of rows keep the boolean temporaries small
+    bad = int(sum((~torch.isfinite(block)).sum() for block in blocks))
     if bad:
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (shape {tuple(x.shape)})")
     return x
