@@ -14,7 +14,7 @@ def _blobs(n: int, d: int, k: int, std: float, seed: int) -> torch.Tensor:
     return centers[idx] + std * torch.randn(n, d, generator=gen, dtype=torch.float64)
 
 
-@pytest.mark.parametrize(("n", "d", "k", "std"), [(1500, 2, 25, 1.5), (1200, 10, 15, 2.0), (800, 40, 8, 4.0)])
+@pytest.mark.parametrize(("n", "d", "k", "std"), [(1000, 2, 20, 1.5), (1000, 10, 15, 2.0), (600, 40, 8, 4.0)])
 def test_inertia_comparable_to_sklearn(n: int, d: int, k: int, std: float) -> None:
     sk_cluster = pytest.importorskip("sklearn.cluster")
     x = _blobs(n, d, k, std, seed=k)
