@@ -36,6 +36,15 @@ _WARPS = 8
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
+def empty(
+    shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, strides: tuple[int, ...] | None = None
+) -> Tensor:
+    """Every buffer the launchers hand to a kernel comes from here (the tests swap in canary-padded buffers)."""
+    if strides is None:
+        return torch.empty(shape, dtype=dtype, device=device)
+    return torch.empty_strided(shape, strides, dtype=dtype, device=device)
+
+
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -105,7 +114,7 @@ def grad_buffer(x: Tensor, like: Tensor, lead: int) -> Tensor:
     for size in reversed(shape[:lead]):
         strides.insert(0, outer)
         outer *= size
-    return torch.empty_strided(shape, tuple(strides), dtype=x.dtype, device=x.device)
+    return empty(shape, x.dtype, x.device, tuple(strides))
 
 
 def _row_elems(x: Tensor, lead: int) -> int:
@@ -126,11 +135,11 @@ def paired_buffers(x1: Tensor, kind: str) -> tuple[Tensor, Tensor, Tensor, Tenso
     batch = x1.shape[0]
     _, tiles, words = _paired_layout(x1)
     acc = _acc(x1.dtype)
-    dist = x1.new_empty((batch,), dtype=acc)
-    stats = x1.new_empty((batch, 3), dtype=acc)
+    dist = empty((batch,), acc, x1.device)
+    stats = empty((batch, 3), acc, x1.device)
     l1 = kind == "l1"
-    signs = x1.new_empty((batch, words) if l1 else (0,), dtype=torch.int32)
-    ties = x1.new_empty((batch, tiles) if l1 else (0,), dtype=torch.int8)
+    signs = empty((batch, words) if l1 else (0,), torch.int32, x1.device)
+    ties = empty((batch, tiles) if l1 else (0,), torch.int8, x1.device)
     return dist, stats, signs, ties
 
 
@@ -150,7 +159,7 @@ def paired_forward(x1: Tensor, x2: Tensor, kind: str) -> tuple[Tensor, Tensor, T
     n, tiles, _ = _paired_layout(a)
     parts, per = _split(tiles, batch, a.device)
     acc_torch, acc = _acc(a.dtype), _acc_tl(a.dtype)
-    part = stats if parts == 1 else a.new_empty((batch, parts, 3), dtype=acc_torch)
+    part = stats if parts == 1 else empty((batch, parts, 3), acc_torch, a.device)
     sign_arg, tie_arg = (signs, ties) if kind == "l1" else (stats, stats)
     K._paired_fwd[(batch, parts)](
         a, b, part, dist, sign_arg, tie_arg, n, a.stride(0), b.stride(0), tiles, per,
@@ -192,8 +201,8 @@ def paired_backward(
 
 
 def paired_grad_buffers(x1: Tensor, x2: Tensor, like: Tensor, need1: bool, need2: bool) -> tuple[Tensor, Tensor]:
-    g1 = grad_buffer(x1, like, 1) if need1 else x1.new_empty((0,))
-    g2 = grad_buffer(x2, like, 1) if need2 else x2.new_empty((0,))
+    g1 = grad_buffer(x1, like, 1) if need1 else empty((0,), x1.dtype, x1.device)
+    g2 = grad_buffer(x2, like, 1) if need2 else empty((0,), x2.dtype, x2.device)
     return g1, g2
 
 
@@ -220,7 +229,7 @@ def _pairwise_split(x: Tensor) -> tuple[int, int, int]:
 def pairwise_buffers(x: Tensor) -> tuple[Tensor, Tensor]:
     samples, batch = x.shape[0], x.shape[1]
     acc = _acc(x.dtype)
-    return x.new_empty((batch, samples, samples), dtype=acc), x.new_empty((batch, samples, samples), dtype=acc)
+    return empty((batch, samples, samples), acc, x.device), empty((batch, samples, samples), acc, x.device)
 
 
 def _check_samples(x: Tensor) -> None:
@@ -239,7 +248,7 @@ def pairwise_forward(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     s, bk = _pairwise_tiles(samples)
     acc_torch, acc = _acc(a.dtype), _acc_tl(a.dtype)
     kind_id = K.KINDS.index(kind)
-    part = raw if chunks == 1 else a.new_empty((batch, chunks, s, s), dtype=acc_torch)
+    part = raw if chunks == 1 else empty((batch, chunks, s, s), acc_torch, a.device)
     K._pairwise_fwd[(batch, chunks)](
         a, part, dist, raw, n, samples, a.stride(0), a.stride(1), chunk,
         KIND=kind_id, S=s, BK=bk, FINAL=chunks == 1, ACC=acc, num_warps=_WARPS,
