@@ -266,7 +266,8 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
         ax.bar([i + k * width for i in range(len(cases))], values, width, label=variant)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(cases))], cases, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("time / floor (lower is better)" if key == "x_floor" else "speed-up over eager")
-    ax.set_yscale("log")
+    if key == "x_floor":
+        ax.set_yscale("log")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()

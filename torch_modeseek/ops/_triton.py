@@ -5,7 +5,7 @@ Imported lazily by :mod:`torch_modeseek.ops` when the Triton backend is chosen. 
 that ``torch.compile(fullgraph=True)`` traces the loss with them as opaque graph nodes:
 
 * ``torch_modeseek::paired_distance(x1, x2, kind) -> (dist (B,), sums (B, 3), signs, ties)``
-* ``torch_modeseek::paired_distance_backward(grad, x1, x2, dist, sums, signs, ties, kind, need1, need2)
+* ``torch_modeseek::paired_distance_backward(grad, x1, x2, [dist, sums, signs, ties], kind, need1, need2)
   -> (grad_x1, grad_x2)``
 * ``torch_modeseek::pairwise_distance(x, kind) -> (dist (B, S, S), sums (B, S, S))``
 * ``torch_modeseek::pairwise_distance_backward(grad, x, dist, sums, kind) -> grad_x``
@@ -37,33 +37,18 @@ def _(x1: Tensor, x2: Tensor, kind: str) -> tuple[Tensor, Tensor, Tensor, Tensor
 
 @torch.library.custom_op("torch_modeseek::paired_distance_backward", mutates_args=())
 def paired_distance_backward_op(
-    grad: Tensor,
-    x1: Tensor,
-    x2: Tensor,
-    dist: Tensor,
-    stats: Tensor,
-    signs: Tensor,
-    ties: Tensor,
-    kind: str,
-    need1: bool,
-    need2: bool,
+    grad: Tensor, x1: Tensor, x2: Tensor, saved: list[Tensor], kind: str, need1: bool, need2: bool
 ) -> tuple[Tensor, Tensor]:
-    """Gradients of :func:`paired_distance_op` for an upstream ``grad`` (B,); one not needed is empty."""
-    return L.paired_backward(grad, x1, x2, dist, stats, signs, ties, kind, need1, need2)
+    """Gradients of :func:`paired_distance_op` for an upstream ``grad`` (B,), from its outputs ``saved``.
+
+    A gradient not needed comes back as an empty tensor.
+    """
+    return L.paired_backward(grad, x1, x2, saved, kind, need1, need2)
 
 
 @paired_distance_backward_op.register_fake
 def _(
-    grad: Tensor,
-    x1: Tensor,
-    x2: Tensor,
-    dist: Tensor,
-    stats: Tensor,
-    signs: Tensor,
-    ties: Tensor,
-    kind: str,
-    need1: bool,
-    need2: bool,
+    grad: Tensor, x1: Tensor, x2: Tensor, saved: list[Tensor], kind: str, need1: bool, need2: bool
 ) -> tuple[Tensor, Tensor]:
     return L.paired_grad_buffers(x1, x2, L.rows(x1, x2, 1)[0], need1, need2)
 
@@ -75,9 +60,9 @@ def _paired_setup(ctx, inputs, output) -> None:
 
 
 def _paired_grads(ctx, grad: Tensor, backward) -> tuple[Tensor | None, Tensor | None, None]:
-    x1, x2, dist, stats, signs, ties = ctx.saved_tensors
+    x1, x2, *saved = ctx.saved_tensors
     need1, need2 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-    g1, g2 = backward(grad, x1, x2, dist, stats, signs, ties, ctx.kind, need1, need2)
+    g1, g2 = backward(grad, x1, x2, saved, ctx.kind, need1, need2)
     return (g1 if need1 else None), (g2 if need2 else None), None
 
 

@@ -175,18 +175,13 @@ def paired_forward(x1: Tensor, x2: Tensor, kind: str) -> tuple[Tensor, Tensor, T
 
 
 def paired_backward(
-    grad: Tensor,
-    x1: Tensor,
-    x2: Tensor,
-    dist: Tensor,
-    stats: Tensor,
-    signs: Tensor,
-    ties: Tensor,
-    kind: str,
-    need1: bool,
-    need2: bool,
+    grad: Tensor, x1: Tensor, x2: Tensor, saved: list[Tensor], kind: str, need1: bool, need2: bool
 ) -> tuple[Tensor, Tensor]:
-    """Launch the paired backward for an upstream ``grad`` (B,); an unneeded gradient is an empty tensor."""
+    """Launch the paired backward for an upstream ``grad`` (B,) from the forward's (dist, sums, signs, ties).
+
+    A gradient not needed (``need1``/``need2`` false) is an empty tensor.
+    """
+    dist, stats, signs, ties = saved
     a, b = rows(x1, x2, 1)
     g1, g2 = paired_grad_buffers(x1, x2, a, need1, need2)
     batch = a.shape[0]
