@@ -150,7 +150,7 @@ PAIRED_CASES = [
         (Z1, Z2, X1, X2),
         {"backend": "cuda"},
         ValueError,
-        r"backend must be one of 'auto', 'torch'; got 'cuda'",
+        r"backend must be one of 'auto', 'torch', 'triton'; got 'cuda'",
     ),
     (
         "clamped without tau",

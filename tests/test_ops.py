@@ -46,5 +46,13 @@ def test_unknown_kind_and_backend():
     x = randn(2, 3)
     with pytest.raises(ValueError, match=r"kind must be one of 'l1', 'l2', 'mse', 'cosine'; got 'l0'"):
         ops.paired_distance(x, x, "l0")
-    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'torch'; got 'triton'"):
+    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'torch', 'triton'; got 'cuda'"):
+        ops.pairwise_distance(x[None].expand(2, 2, 3), "l1", backend="cuda")
+
+
+def test_triton_backend_on_cpu_tensors_fails_loudly():
+    x = randn(2, 3)
+    with pytest.raises(RuntimeError, match=r"backend='triton' cannot run: the tensors are on cpu, .*CUDA"):
+        ops.paired_distance(x, x, "l1", backend="triton")
+    with pytest.raises(RuntimeError, match=r"backend='triton' cannot run: the tensors are on cpu"):
         ops.pairwise_distance(x[None].expand(2, 2, 3), "l1", backend="triton")

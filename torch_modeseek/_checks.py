@@ -16,7 +16,7 @@ from torch import Tensor
 DISTANCES = ("l1", "l2", "mse", "cosine")
 FORMS = ("reciprocal", "negative", "clamped", "inverse")
 REDUCTIONS = ("batch", "sample", "none")
-BACKENDS = ("auto", "torch")
+BACKENDS = ("auto", "torch", "triton")
 
 
 def _quoted(options: Sequence[str]) -> str:

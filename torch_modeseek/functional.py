@@ -147,7 +147,7 @@ def mode_seeking_loss(
         reduction: ``"batch"`` (default), ``"sample"`` or ``"none"``.
         tau: ceiling of the ratio, required by and only allowed with ``form="clamped"``.
         detach_second: stop the gradient through ``x2``; default ``False``.
-        backend: ``"auto"`` (default) or ``"torch"``.
+        backend: ``"auto"`` (default), ``"torch"`` or ``"triton"``; see :mod:`torch_modeseek.ops`.
 
     Returns:
         A scalar tensor, or (B,) for ``reduction="none"``; float32 (float64 for float64 inputs) whatever the input

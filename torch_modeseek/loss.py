@@ -26,7 +26,7 @@ class ModeSeekingLoss(nn.Module):
         reduction: ``"batch"`` (default), ``"sample"`` or ``"none"``.
         tau: ceiling of the ratio for ``form="clamped"``.
         detach_second: stop the gradient through the second sample; default ``False``.
-        backend: ``"auto"`` (default) or ``"torch"``.
+        backend: ``"auto"`` (default), ``"torch"`` or ``"triton"``; see :mod:`torch_modeseek.ops`.
 
     Shape:
         - z1, z2: (B, ...).

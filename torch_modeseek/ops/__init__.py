@@ -1,36 +1,162 @@
 """Per-sample distance ops behind the loss, with backend dispatch.
 
 ``paired_distance(x1, x2, kind)`` -> (B,) and ``pairwise_distance(x, kind)`` -> (B, S, S) for the built-in kinds
-``"l1"``, ``"l2"``, ``"mse"`` and ``"cosine"``. The ``"torch"`` backend is the pure-PyTorch reference that runs on any
-device; ``"auto"`` picks the fastest implementation available for the inputs, which in this release is the reference.
+``"l1"``, ``"l2"``, ``"mse"`` and ``"cosine"``, on two backends:
+
+* ``"torch"``: the pure-PyTorch reference (:mod:`~torch_modeseek.ops._reference`), on any device;
+* ``"triton"``: fused Triton kernels registered as ``torch.library`` custom ops (:mod:`~torch_modeseek.ops._triton`),
+  for CUDA tensors of dtype float16, bfloat16, float32 or float64. They compute the same values and gradients (in
+  float32, or float64 for float64 inputs) in one pass over the inputs forward and, for L1, a backward that reads a
+  one-bit sign mask instead of the inputs.
+
+``backend="auto"`` (the default) takes Triton when the tensors are on a CUDA device, Triton imports, and the input
+holds at least :data:`AUTO_MIN_NUMEL` elements; otherwise the reference. The environment variable
+``TORCH_MODESEEK_BACKEND`` (``"auto"``, ``"torch"`` or ``"triton"``), read at each call, replaces ``"auto"``; an
+explicit ``backend="torch"`` or ``"triton"`` wins over it. ``"triton"`` never falls back silently: when the kernels
+cannot run it raises a RuntimeError that says why (Triton missing or failing to import, tensors not on CUDA, an
+unsupported dtype, more than 64 samples for the all-pairs kernels). Empty inputs always take the reference.
+
+Triton is imported only when a Triton backend is considered for CUDA tensors, never by ``import torch_modeseek``.
 """
 
 from __future__ import annotations
 
+import os
+from types import ModuleType
+
+import torch
 from torch import Tensor
 
 from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice
 from torch_modeseek.ops import _reference
 
+ENV_VAR = "TORCH_MODESEEK_BACKEND"
 
-def resolve_backend(backend: str) -> str:
-    """Return the concrete backend that ``backend`` selects (``"torch"`` in this release)."""
+#: Smallest input (elements of one input tensor) for which ``"auto"`` takes the Triton kernels. Below 2**16 elements
+#: (256 KiB of float32) an op moves its bytes in well under a microsecond on any CUDA GPU, so either path costs its
+#: launches and host-side dispatch only; the fused op saves a few launches there but pays custom-op dispatch and a
+#: JIT compilation per new dtype, and small tensors such as the latents (batch x latent dim) gain nothing measurable.
+#: From this size on, the fused op's single pass over the inputs is where the time goes. Override with
+#: ``backend="triton"``.
+AUTO_MIN_NUMEL = 1 << 16
+
+_TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_MAX_SAMPLES = 64  # the all-pairs kernels' limit, torch_modeseek.ops._triton.MAX_SAMPLES
+
+# Set by the interpreter tests only: lets CPU tensors take the Triton path when TRITON_INTERPRET=1.
+_TRITON_ON_CPU = False
+# The loaded torch_modeseek.ops._triton module, or why it cannot load; None until first needed.
+_triton_state: ModuleType | str | None = None
+
+
+def _load_triton() -> ModuleType | str:
+    """Import the Triton ops once; return the module, or the reason it is unavailable."""
+    global _triton_state
+    if _triton_state is None:
+        try:
+            import triton  # noqa: F401
+
+            from torch_modeseek.ops import _triton
+
+            _triton_state = _triton
+        except ModuleNotFoundError as exc:
+            if exc.name == "triton":
+                _triton_state = "Triton is not installed (pip install 'torch-modeseek[triton]')"
+            else:
+                _triton_state = f"Triton failed to import: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # any import-time failure is reported, not hidden
+            _triton_state = f"Triton failed to import: {type(exc).__name__}: {exc}"
+    return _triton_state
+
+
+def _unavailable(tensors: tuple[Tensor, ...]) -> str | None:
+    """Why the Triton kernels cannot take ``tensors``, or None. Cheap checks first; imports Triton last."""
+    for t in tensors:
+        if not (t.is_cuda or _TRITON_ON_CPU):
+            return f"the tensors are on {t.device.type}, and the Triton kernels run on CUDA devices only"
+        if t.dtype not in _TRITON_DTYPES:
+            return f"the Triton kernels support float16, bfloat16, float32 and float64; got {t.dtype}"
+    state = _load_triton()
+    return state if isinstance(state, str) else None
+
+
+def _requested(backend: str) -> str:
     check_choice("backend", backend, BACKENDS)
-    return "torch"
+    if backend != "auto":
+        return backend
+    env = os.environ.get(ENV_VAR)
+    if not env:
+        return "auto"
+    if env not in BACKENDS:
+        raise ValueError(f"environment variable {ENV_VAR} must be one of {', '.join(map(repr, BACKENDS))}; got {env!r}")
+    return env
+
+
+def _choose(backend: str, tensors: tuple[Tensor, ...], samples: int = 0) -> str:
+    requested = _requested(backend)
+    if requested == "torch" or any(t.numel() == 0 for t in tensors):
+        return "torch"
+    if requested == "triton":
+        reason = _unavailable(tensors)
+        if reason is None and samples > _MAX_SAMPLES:
+            reason = f"the all-pairs kernels support S <= {_MAX_SAMPLES} samples; got S={samples}"
+        if reason is not None:
+            raise RuntimeError(f"backend='triton' cannot run: {reason}")
+        return "triton"
+    if not tensors or tensors[0].numel() < AUTO_MIN_NUMEL or samples > _MAX_SAMPLES:
+        return "torch"
+    return "torch" if _unavailable(tensors) is not None else "triton"
+
+
+def resolve_backend(backend: str = "auto", *tensors: Tensor) -> str:
+    """Return the backend, ``"torch"`` or ``"triton"``, that ``backend`` selects for ``tensors``.
+
+    Args:
+        backend: ``"auto"``, ``"torch"`` or ``"triton"``; ``"auto"`` is replaced by the environment variable
+            ``TORCH_MODESEEK_BACKEND`` when that is set.
+        *tensors: the inputs of the op. Without tensors ``"auto"`` selects ``"torch"``.
+
+    Returns:
+        ``"torch"`` or ``"triton"``.
+
+    Raises:
+        TypeError: ``backend`` is not a string.
+        ValueError: ``backend`` or the environment variable is not one of the names above.
+        RuntimeError: ``"triton"`` was asked for and the kernels cannot run; the message says why.
+
+    Example:
+        >>> import torch
+        >>> resolve_backend("auto", torch.zeros(4, 3))  # CPU tensors: the reference
+        'torch'
+        >>> resolve_backend("triton", torch.zeros(4, 3))
+        Traceback (most recent call last):
+        ...
+        RuntimeError: backend='triton' cannot run: the tensors are on cpu, and the Triton kernels run on CUDA ...
+    """
+    return _choose(backend, tensors)
 
 
 def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = "auto") -> Tensor:
-    """Per-sample distance between ``x1[i]`` and ``x2[i]``.
+    r"""Per-sample distance between ``x1[i]`` and ``x2[i]``.
+
+    With :math:`D` the number of features of a sample, ``"l1"`` is :math:`\frac1D\sum_k |x_{2k} - x_{1k}|`, ``"mse"``
+    :math:`\frac1D\sum_k (x_{2k} - x_{1k})^2`, ``"l2"`` the square root of the MSE (floored at float32's smallest
+    normal, so ``x1 == x2`` has a zero gradient) and ``"cosine"`` :math:`1 - \frac{x_1\cdot x_2}{\max(\lVert x_1
+    \rVert, 10^{-8})\max(\lVert x_2\rVert, 10^{-8})}`. Gradients are those of these formulas; at an L1 tie
+    (:math:`x_{1k} = x_{2k}`) the element's gradient is 0.
 
     Args:
         x1: (B, ...) floating tensor.
-        x2: tensor of the same shape as ``x1``.
-        kind: ``"l1"`` (mean absolute difference), ``"l2"`` (root of the mean squared difference), ``"mse"`` (mean
-            squared difference) or ``"cosine"`` (1 - cosine similarity of the flattened samples).
-        backend: ``"auto"`` or ``"torch"``.
+        x2: tensor of the same shape as ``x1``, on the same device.
+        kind: ``"l1"`` (default), ``"l2"``, ``"mse"`` or ``"cosine"``.
+        backend: ``"auto"`` (default), ``"torch"`` or ``"triton"``; see :mod:`torch_modeseek.ops`.
 
     Returns:
         (B,) distances in float32, or float64 for float64 inputs.
+
+    Raises:
+        ValueError: unknown ``kind`` or ``backend``.
+        RuntimeError: ``backend="triton"`` and the kernels cannot run.
 
     Example:
         >>> import torch
@@ -40,20 +166,28 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         >>> paired_distance(x1, torch.ones(2, 3)).sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
-    resolve_backend(backend)
+    if _choose(backend, (x1, x2)) == "triton":
+        return _load_triton().paired_distance(x1, x2, kind)  # type: ignore[union-attr]
     return _reference.paired_distance(x1, x2, kind)
 
 
 def pairwise_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> Tensor:
     """Distances between every two of the S samples of each condition.
 
+    ``out[b, i, j]`` is the :func:`paired_distance` of ``x[i, b]`` and ``x[j, b]``; the diagonal is exactly zero.
+    The Triton kernels read ``x`` once forward and once backward whatever S is (S <= 64).
+
     Args:
         x: (S, B, ...) floating tensor: S samples for each of B conditions.
         kind: as in :func:`paired_distance`.
-        backend: ``"auto"`` or ``"torch"``.
+        backend: as in :func:`paired_distance`; ``"auto"`` keeps S > 64 on the reference.
 
     Returns:
-        (B, S, S) symmetric distance matrices with a zero diagonal.
+        (B, S, S) symmetric distance matrices with a zero diagonal, in float32 (float64 for float64 inputs).
+
+    Raises:
+        ValueError: unknown ``kind`` or ``backend``.
+        RuntimeError: ``backend="triton"`` and the kernels cannot run.
 
     Example:
         >>> import torch
@@ -66,8 +200,9 @@ def pairwise_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> 
         >>> d.sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
-    resolve_backend(backend)
+    if _choose(backend, (x,), samples=x.shape[0]) == "triton":
+        return _load_triton().pairwise_distance(x, kind)  # type: ignore[union-attr]
     return _reference.pairwise_distance(x, kind)
 
 
-__all__ = ["paired_distance", "pairwise_distance", "resolve_backend"]
+__all__ = ["AUTO_MIN_NUMEL", "ENV_VAR", "paired_distance", "pairwise_distance", "resolve_backend"]

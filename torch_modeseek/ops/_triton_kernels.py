@@ -1,0 +1,380 @@
+"""Triton kernels of the fused distances; launched by :mod:`torch_modeseek.ops._triton`, never called directly.
+
+Every kernel reads the samples as rows of ``n`` elements in memory order: a sample's features must fill a dense block
+(any dimension order, e.g. channels_last), and the two inputs of a paired distance must share that order, so that the
+``k``-th element of one row meets the ``k``-th of the other. Rows may sit at any stride. Offsets are int64, every
+load is upcast at once to the accumulation type (float32, or float64 for float64 inputs), and per-row sums are
+reduced in a fixed order without atomics, so results are deterministic.
+
+Kinds are numbered as in ``KINDS``: 0 ``"l1"``, 1 ``"mse"``, 2 ``"l2"``, 3 ``"cosine"``.
+
+Paired L1 keeps, instead of the inputs, one sign bit per element (bit set where ``x1 > x2``: the gradient of ``x1``
+is positive there) packed into int32 words, plus one tie flag per tile of ``BLOCK`` elements that records whether the
+tile holds an element with ``x1 == x2`` (or a NaN). The backward expands the bits; only tiles with a tie re-read the
+inputs, where the reference's gradient ``sign(x1 - x2) = 0`` must be reproduced. So the L1 backward moves
+``n / 8`` bytes of mask plus the two gradients, instead of both inputs at full width.
+
+This module imports without Triton (the kernels are then plain, unusable functions), so that the package's doctest
+collection and its Triton-free installs never fail on it.
+"""
+
+# ruff: noqa: N803 - Triton convention: compile-time constants (tl.constexpr) are upper case
+
+from __future__ import annotations
+
+try:
+    import triton
+    import triton.language as tl
+
+    jit = triton.jit
+except ImportError:  # pragma: no cover - exercised by the Triton-free CI run
+
+    def jit(fn):  # type: ignore[no-redef]
+        """Leave ``fn`` undecorated: without Triton the kernels are never launched."""
+        return fn
+
+
+KINDS = ("l1", "mse", "l2", "cosine")
+_L1, _MSE, _L2, _COSINE = 0, 1, 2, 3
+
+
+@jit
+def _sqrt(x):
+    """Correctly rounded square root (``sqrt_rn`` exists for float32 only)."""
+    return tl.sqrt(x) if x.dtype == tl.float64 else tl.sqrt_rn(x)
+
+
+@jit
+def _finish(s0, s1, s2, n, KIND: tl.constexpr):
+    """Distance from the row sums (s0, s1, s2) as in the reference; ``s1``/``s2`` are used by cosine only."""
+    if KIND == 3:
+        # Norms floored at 1e-8 (as the sum of squares at 1e-16), as in torch.nn.functional.cosine_similarity.
+        na = _sqrt(tl.maximum(s1, 1e-16))
+        nb = _sqrt(tl.maximum(s2, 1e-16))
+        d = 1.0 - s0 / (na * nb)
+    elif KIND == 2:
+        # Floor: float32's smallest normal, so an exact tie gives a finite (zero) gradient.
+        d = _sqrt(tl.maximum(s0 / n, 1.1754943508222875e-38))
+    else:
+        d = s0 / n
+    return d
+
+
+@jit
+def _paired_fwd(
+    x1_ptr,
+    x2_ptr,
+    stats_ptr,
+    out_ptr,
+    sign_ptr,
+    tie_ptr,
+    n,
+    row1,
+    row2,
+    tiles_per_row,
+    tiles_per_split,
+    KIND: tl.constexpr,
+    BLOCK: tl.constexpr,
+    FINAL: tl.constexpr,
+    ACC: tl.constexpr,
+):
+    """Program (b, s): tiles [s * tiles_per_split, ...) of row b -> sums in ``stats[b, s, 0:3]``.
+
+    With ``FINAL`` (one split per row) it also writes the distance ``out[b]``. For L1 it writes the sign words and
+    tie flags of its tiles.
+    """
+    b = tl.program_id(0).to(tl.int64)
+    s = tl.program_id(1).to(tl.int64)
+    splits = tl.num_programs(1).to(tl.int64)
+    words = tl.arange(0, BLOCK // 32)
+    lanes = tl.arange(0, 32)
+    local = words[:, None] * 32 + lanes[None, :]
+    acc0 = tl.zeros((BLOCK // 32, 32), ACC)
+    acc1 = tl.zeros((BLOCK // 32, 32), ACC)
+    acc2 = tl.zeros((BLOCK // 32, 32), ACC)
+    first = s * tiles_per_split
+    last = tl.minimum(first + tiles_per_split, tiles_per_row)
+    for t in range(first, last):
+        offs = t * BLOCK + local
+        inside = offs < n
+        a = tl.load(x1_ptr + b * row1 + offs, mask=inside, other=0.0).to(ACC)
+        c = tl.load(x2_ptr + b * row2 + offs, mask=inside, other=0.0).to(ACC)
+        if KIND == 3:
+            acc0 += a * c
+            acc1 += a * a
+            acc2 += c * c
+        else:
+            d = c - a
+            if KIND == 0:
+                acc0 += tl.abs(d)
+                above = a > c
+                tie = inside & ~(above | (a < c))
+                tile = b * tiles_per_row + t
+                tl.store(sign_ptr + tile * (BLOCK // 32) + words, tl.sum(above.to(tl.int32) << lanes[None, :], axis=1))
+                tl.store(tie_ptr + tile, tl.max(tl.max(tie.to(tl.int8), axis=1), axis=0))
+            else:
+                acc0 += d * d
+    s0 = tl.sum(tl.sum(acc0, axis=1), axis=0)
+    s1 = tl.sum(tl.sum(acc1, axis=1), axis=0)
+    s2 = tl.sum(tl.sum(acc2, axis=1), axis=0)
+    base = stats_ptr + (b * splits + s) * 3
+    tl.store(base, s0)
+    tl.store(base + 1, s1)
+    tl.store(base + 2, s2)
+    if FINAL:
+        tl.store(out_ptr + b, _finish(s0, s1, s2, n, KIND))
+
+
+@jit
+def _paired_finalize(
+    part_ptr, stats_ptr, out_ptr, rows, splits, n, KIND: tl.constexpr, ROWS: tl.constexpr, SPLITS: tl.constexpr
+):
+    """Sum the (rows, splits, 3) partial sums over the splits in a fixed order; write stats (rows, 3), out (rows,)."""
+    r = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
+    k = tl.arange(0, SPLITS)
+    m = (r[:, None] < rows) & (k[None, :] < splits)
+    src = part_ptr + (r[:, None] * splits + k[None, :]) * 3
+    s0 = tl.sum(tl.load(src, mask=m, other=0.0), axis=1)
+    s1 = tl.sum(tl.load(src + 1, mask=m, other=0.0), axis=1)
+    s2 = tl.sum(tl.load(src + 2, mask=m, other=0.0), axis=1)
+    inside = r < rows
+    tl.store(stats_ptr + r * 3, s0, mask=inside)
+    tl.store(stats_ptr + r * 3 + 1, s1, mask=inside)
+    tl.store(stats_ptr + r * 3 + 2, s2, mask=inside)
+    tl.store(out_ptr + r, _finish(s0, s1, s2, n, KIND), mask=inside)
+
+
+@jit
+def _paired_bwd(
+    x1_ptr,
+    x2_ptr,
+    g_ptr,
+    g_stride,
+    stats_ptr,
+    out_ptr,
+    sign_ptr,
+    tie_ptr,
+    g1_ptr,
+    g2_ptr,
+    n,
+    row1,
+    row2,
+    tiles_per_row,
+    tiles_per_prog,
+    KIND: tl.constexpr,
+    BLOCK: tl.constexpr,
+    WRITE1: tl.constexpr,
+    WRITE2: tl.constexpr,
+    ACC: tl.constexpr,
+):
+    """Program (b, p): gradients of tiles [p * tiles_per_prog, ...) of row b, for the upstream gradient ``g[b]``.
+
+    Gradient rows are dense (row stride ``n``), in the inputs' memory order. L1: ``g1 = g / n * sign(x1 - x2)`` from
+    the sign words (inputs re-read only in tiles with a tie); the other kinds: ``g1 = p a + q c`` and
+    ``g2 = q a + r c`` with per-row coefficients from the forward's sums. For L1, MSE and L2 ``g2 = -g1``.
+    """
+    b = tl.program_id(0).to(tl.int64)
+    p = tl.program_id(1).to(tl.int64)
+    words = tl.arange(0, BLOCK // 32)
+    lanes = tl.arange(0, 32)
+    local = words[:, None] * 32 + lanes[None, :]
+    g = tl.load(g_ptr + b * g_stride).to(ACC)
+    s0 = tl.load(stats_ptr + b * 3)
+    if KIND == 3:
+        na2 = tl.load(stats_ptr + b * 3 + 1)
+        nb2 = tl.load(stats_ptr + b * 3 + 2)
+        na = _sqrt(tl.maximum(na2, 1e-16))
+        nb = _sqrt(tl.maximum(nb2, 1e-16))
+        cos = s0 / (na * nb)
+        # Where a norm sits at its floor the clamp passes no gradient, so its term drops out.
+        pa = tl.where(na2 >= 1e-16, g * cos / (na * na), 0.0)
+        q = -g / (na * nb)
+        rb = tl.where(nb2 >= 1e-16, g * cos / (nb * nb), 0.0)
+    elif KIND == 2:
+        dist = tl.load(out_ptr + b)
+        pa = tl.where(s0 / n >= 1.1754943508222875e-38, g / (n * dist), 0.0)
+        q = -pa
+        rb = pa
+    else:
+        pa = 2.0 * g / n  # MSE; L1 uses only the scale g / n
+        q = -pa
+        rb = pa
+    scale = g / n
+    first = p * tiles_per_prog
+    last = tl.minimum(first + tiles_per_prog, tiles_per_row)
+    for t in range(first, last):
+        offs = t * BLOCK + local
+        inside = offs < n
+        if KIND == 0:
+            tile = b * tiles_per_row + t
+            bits = (tl.load(sign_ptr + tile * (BLOCK // 32) + words)[:, None] >> lanes[None, :]) & 1
+            grad = tl.where(bits != 0, scale, -scale)
+            # (The flag is broadcast explicitly: the interpreter rejects a scalar & block mask.)
+            tied = inside & ((tl.load(tie_ptr + tile).to(tl.int32) + tl.zeros_like(local)) != 0)
+            # Predicated off in tie-free tiles: no memory traffic there.
+            a = tl.load(x1_ptr + b * row1 + offs, mask=tied, other=0.0).to(ACC)
+            c = tl.load(x2_ptr + b * row2 + offs, mask=tied, other=0.0).to(ACC)
+            exact = tl.where(a > c, scale, tl.where(a < c, -scale, 0.0))
+            g1 = tl.where(tied, exact, grad)
+            g2 = -g1
+        else:
+            a = tl.load(x1_ptr + b * row1 + offs, mask=inside, other=0.0).to(ACC)
+            c = tl.load(x2_ptr + b * row2 + offs, mask=inside, other=0.0).to(ACC)
+            g1 = pa * a + q * c
+            g2 = q * a + rb * c
+        if WRITE1:
+            tl.store(g1_ptr + b * n + offs, g1, mask=inside)
+        if WRITE2:
+            tl.store(g2_ptr + b * n + offs, g2, mask=inside)
+
+
+@jit
+def _pairwise_fwd(
+    x_ptr,
+    part_ptr,
+    out_ptr,
+    raw_ptr,
+    n,
+    samples,
+    stride_s,
+    stride_b,
+    chunk,
+    KIND: tl.constexpr,
+    S: tl.constexpr,
+    BK: tl.constexpr,
+    FINAL: tl.constexpr,
+    ACC: tl.constexpr,
+):
+    """Program (b, c): sums over elements [c * chunk, ...) of every pair (i, j) of the samples of condition b.
+
+    Accumulates ``|x_i - x_j|`` (L1), ``(x_i - x_j)^2`` (MSE, L2) or ``x_i x_j`` (cosine) into an (S, S) tile, written
+    to ``part[b, c]``; with ``FINAL`` (one chunk per condition) it finishes the distances itself.
+    """
+    b = tl.program_id(0).to(tl.int64)
+    c = tl.program_id(1).to(tl.int64)
+    chunks = tl.num_programs(1).to(tl.int64)
+    i = tl.arange(0, S)
+    k = tl.arange(0, BK)
+    rows = x_ptr + i[:, None].to(tl.int64) * stride_s + b * stride_b
+    acc = tl.zeros((S, S), ACC)
+    start = c * chunk
+    stop = tl.minimum(start + chunk, n)
+    for k0 in range(start, stop, BK):
+        offs = k0 + k
+        m = (i[:, None] < samples) & (offs[None, :] < stop)
+        xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
+        if KIND == 3:
+            term = xt[:, None, :] * xt[None, :, :]
+        elif KIND == 0:
+            term = tl.abs(xt[:, None, :] - xt[None, :, :])
+        else:
+            d = xt[:, None, :] - xt[None, :, :]
+            term = d * d
+        acc += tl.sum(term, axis=2)
+    if FINAL:
+        _pairwise_store(acc, out_ptr, raw_ptr, b, n, samples, KIND, S)
+    else:
+        ij = i[:, None] * S + i[None, :]
+        tl.store(part_ptr + (b * chunks + c) * S * S + ij, acc)
+
+
+@jit
+def _pairwise_store(raw, out_ptr, raw_ptr, b, n, samples, KIND: tl.constexpr, S: tl.constexpr):
+    """Write the (S, S) sums ``raw`` of condition b and the distances they give (zero diagonal) to (B, samples^2)."""
+    i = tl.arange(0, S)
+    diag = i[:, None] == i[None, :]
+    if KIND == 3:
+        sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
+        d = _finish(raw, sq[:, None], sq[None, :], n, KIND)
+    else:
+        d = _finish(raw, raw, raw, n, KIND)
+    d = tl.where(diag, 0.0, d)
+    m = (i[:, None] < samples) & (i[None, :] < samples)
+    dst = b * samples * samples + i[:, None] * samples + i[None, :]
+    tl.store(out_ptr + dst, d, mask=m)
+    tl.store(raw_ptr + dst, raw, mask=m)
+
+
+@jit
+def _pairwise_finalize(
+    part_ptr, out_ptr, raw_ptr, n, samples, chunks, KIND: tl.constexpr, S: tl.constexpr, ACC: tl.constexpr
+):
+    """Program b: sum the chunks' (S, S) partial sums in order, then finish as :func:`_pairwise_store`."""
+    b = tl.program_id(0).to(tl.int64)
+    i = tl.arange(0, S)
+    ij = i[:, None] * S + i[None, :]
+    raw = tl.zeros((S, S), ACC)
+    for c in range(0, chunks):
+        raw += tl.load(part_ptr + (b * chunks + c) * S * S + ij)
+    _pairwise_store(raw, out_ptr, raw_ptr, b, n, samples, KIND, S)
+
+
+@jit
+def _pairwise_bwd(
+    x_ptr,
+    g_ptr,
+    gs0,
+    gs1,
+    gs2,
+    out_ptr,
+    raw_ptr,
+    gx_ptr,
+    n,
+    samples,
+    stride_s,
+    stride_b,
+    chunk,
+    KIND: tl.constexpr,
+    S: tl.constexpr,
+    BK: tl.constexpr,
+    ACC: tl.constexpr,
+):
+    """Program (b, c): gradient of elements [c * chunk, ...) of the samples of condition b.
+
+    With ``W = G + G^T`` (zero diagonal: the reference's diagonal is a constant), L1 gives
+    ``gx_i = sum_j W_ij sign(x_i - x_j) / n``; the other kinds are linear, ``gx_i = sum_j A_ij x_j``, with ``A`` from
+    ``W`` and the forward's sums. ``gx`` is dense, (S, B, n) in the input's memory order.
+    """
+    b = tl.program_id(0).to(tl.int64)
+    c = tl.program_id(1).to(tl.int64)
+    batch = tl.num_programs(0).to(tl.int64)
+    i = tl.arange(0, S)
+    k = tl.arange(0, BK)
+    valid = (i[:, None] < samples) & (i[None, :] < samples)
+    diag = i[:, None] == i[None, :]
+    gsrc = g_ptr + b * gs0
+    gij = tl.load(gsrc + i[:, None] * gs1 + i[None, :] * gs2, mask=valid, other=0.0).to(ACC)
+    gji = tl.load(gsrc + i[None, :] * gs1 + i[:, None] * gs2, mask=valid, other=0.0).to(ACC)
+    w = tl.where(diag, 0.0, gij + gji)
+    src = b * samples * samples + i[:, None] * samples + i[None, :]
+    raw = tl.load(raw_ptr + src, mask=valid, other=0.0)
+    if KIND == 0:
+        a = w / n
+    elif KIND == 3:
+        sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
+        norm = _sqrt(tl.maximum(sq, 1e-16))
+        inv = 1.0 / (norm[:, None] * norm[None, :])
+        self_term = tl.where(sq >= 1e-16, tl.sum(w * raw * inv, axis=1) / (norm * norm), 0.0)
+        a = tl.where(diag, self_term[:, None], -w * inv)
+    else:
+        if KIND == 2:
+            dist = tl.load(out_ptr + src, mask=valid, other=1.0)
+            live = (~diag) & (raw / n >= 1.1754943508222875e-38)
+            w = tl.where(live, w / (2.0 * tl.where(live, dist, 1.0)), 0.0)
+        w = w * (2.0 / n)
+        a = tl.where(diag, tl.sum(w, axis=1)[:, None], -w)
+    rows = x_ptr + i[:, None].to(tl.int64) * stride_s + b * stride_b
+    dst = gx_ptr + (i[:, None].to(tl.int64) * batch + b) * n
+    start = c * chunk
+    stop = tl.minimum(start + chunk, n)
+    for k0 in range(start, stop, BK):
+        offs = k0 + k
+        m = (i[:, None] < samples) & (offs[None, :] < stop)
+        xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
+        if KIND == 0:
+            diff = xt[:, None, :] - xt[None, :, :]
+            sgn = tl.where(diff > 0, 1.0, tl.where(diff < 0, -1.0, 0.0))
+            gx = tl.sum(a[:, :, None] * sgn, axis=1)
+        else:
+            gx = tl.sum(a[:, :, None] * xt[None, :, :], axis=1)
+        tl.store(dst + offs[None, :], gx, mask=m)
