@@ -10,13 +10,23 @@
 from torch_modeseek._version import __version__
 from torch_modeseek.distances import sample_distance, upper_pair_distance
 from torch_modeseek.functional import mode_seeking_loss, mode_seeking_loss_all_pairs
+from torch_modeseek.hooks import ModeSeekingHook
 from torch_modeseek.loss import ModeSeekingLoss
+from torch_modeseek.pairing import paired_inputs, repeated_inputs, split_samples
+from torch_modeseek.schedules import constant, linear_decay, linear_warmup
 
 __all__ = [
+    "ModeSeekingHook",
     "ModeSeekingLoss",
     "__version__",
+    "constant",
+    "linear_decay",
+    "linear_warmup",
     "mode_seeking_loss",
     "mode_seeking_loss_all_pairs",
+    "paired_inputs",
+    "repeated_inputs",
     "sample_distance",
+    "split_samples",
     "upper_pair_distance",
 ]

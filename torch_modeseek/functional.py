@@ -185,6 +185,39 @@ def mode_seeking_loss(
     return loss
 
 
+def all_pairs_terms(
+    z: Tensor,
+    x: Features,
+    *,
+    distance: Distance = "l1",
+    latent_distance: Distance = "l1",
+    eps: float = 1e-5,
+    form: str = "reciprocal",
+    reduction: str = "batch",
+    tau: float | None = None,
+    detach_second: bool = False,
+    backend: str = "auto",
+) -> tuple[Tensor, Tensor]:
+    """Validate, then return ``(loss, ratio)`` of :func:`mode_seeking_loss_all_pairs` (the ratio is for logging)."""
+    check_options(
+        distance=distance,
+        latent_distance=latent_distance,
+        eps=eps,
+        form=form,
+        reduction=reduction,
+        tau=tau,
+        detach_second=detach_second,
+        backend=backend,
+    )
+    xs = check_all_pairs(z, x)
+    if detach_second:
+        dx = _upper_pairs_detached_second(xs, distance, backend)
+    else:
+        dx = upper_pair_distance(xs, distance, backend=backend, name="distance")
+    dz = upper_pair_distance([z], latent_distance, backend=backend, name="latent_distance")
+    return reduce_terms(dx, dz, eps=eps, form=form, reduction=reduction, tau=tau)
+
+
 def mode_seeking_loss_all_pairs(
     z: Tensor,
     x: Features,
@@ -234,7 +267,9 @@ def mode_seeking_loss_all_pairs(
         torch.Size([])
         >>> loss.backward()
     """
-    check_options(
+    loss, _ = all_pairs_terms(
+        z,
+        x,
         distance=distance,
         latent_distance=latent_distance,
         eps=eps,
@@ -244,13 +279,6 @@ def mode_seeking_loss_all_pairs(
         detach_second=detach_second,
         backend=backend,
     )
-    xs = check_all_pairs(z, x)
-    if detach_second:
-        dx = _upper_pairs_detached_second(xs, distance, backend)
-    else:
-        dx = upper_pair_distance(xs, distance, backend=backend, name="distance")
-    dz = upper_pair_distance([z], latent_distance, backend=backend, name="latent_distance")
-    loss, _ = reduce_terms(dx, dz, eps=eps, form=form, reduction=reduction, tau=tau)
     return loss
 
 
