@@ -29,3 +29,13 @@ def test_readme_names_the_two_commands():
     assert "python examples/stackgan_birds.py" in text
     assert 'pip install -e ".[test]"' in text
     assert "\npytest\n" in text
+
+
+def test_training_hook_snippet_runs():
+    (block,) = python_blocks_after("Training hook")
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    hook = namespace["hook"]
+    assert hook.step == 1
+    assert hook.last_ratio is not None
+    assert all(p.grad is not None for p in namespace["generator"].parameters())
