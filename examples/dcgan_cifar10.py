@@ -97,17 +97,8 @@ def build_parser() -> tuple[object, dict]:
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/dcgan_cifar10")
     net = parser.add_argument_group("DCGAN")
     net.add_argument("--nz", type=int, default=100, help="latent size (default: 100)")
-    net.add_argument(
-        "--ngf",
-        type=int,
-        help="G width; G's layers are 8/4/2 x ngf"
-        + f" (default: {PRESETS['builtin']['ngf']} built-in, {PRESETS['real']['ngf']} real)",
-    )
-    net.add_argument(
-        "--ndf",
-        type=int,
-        help="D width; D's layers are 1/2/4 x ndf"
-        + f" (default: {PRESETS['builtin']['ndf']} built-in, {PRESETS['real']['ndf']} real)",
+    cli.add_preset_options(
+        net, PRESETS, {"ngf": "G width; its layers are 8/4/2 x ngf", "ndf": "D width; its layers are 1/2/4 x ndf"}
     )
     net.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay (default: 1e-4)")
     return parser

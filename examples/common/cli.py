@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["apply_preset", "base_parser", "parse", "write_json"]
+__all__ = ["add_preset_options", "apply_preset", "base_parser", "parse", "write_json"]
 
 _DISTANCES = ("l1", "l2", "mse", "cosine")
 
@@ -35,7 +35,11 @@ def _non_negative(text: str) -> int:
 
 
 def _preset_help(presets: Mapping[str, Mapping[str, Any]], key: str) -> str:
-    return ", ".join(f"{value} on {name}" for name, preset in presets.items() if (value := preset.get(key)) is not None)
+    return ", ".join(
+        f"{value} on {'real data' if name == 'real' else name}"
+        for name, preset in presets.items()
+        if (value := preset.get(key)) is not None
+    )
 
 
 def base_parser(
@@ -138,6 +142,16 @@ def base_parser(
         "--fid-weights", metavar="FILE", help="TorchScript Inception file for FID (inception-2015-12-05.pt)"
     )
     return parser
+
+
+def add_preset_options(
+    group: argparse._ArgumentGroup, presets: Mapping[str, Mapping[str, Any]], options: Mapping[str, str]
+) -> None:
+    """Add integer options whose defaults come from the presets (``{"ngf": "G width", ...}``; ``_`` becomes ``-``)."""
+    for key, text in options.items():
+        group.add_argument(
+            "--" + key.replace("_", "-"), type=_positive, help=f"{text} (default: {_preset_help(presets, key)})"
+        )
 
 
 def apply_preset(args: argparse.Namespace, presets: Mapping[str, Mapping[str, Any]], datasets: Sequence[str]) -> None:
