@@ -42,7 +42,7 @@ from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "cifar10")
 PRESETS = {
-    "builtin": {"epochs": 12, "batch_size": 32, "lr": 2e-4, "ngf": 16, "ndf": 32, "save_every": 500,
+    "builtin": {"epochs": 24, "batch_size": 32, "lr": 2e-4, "ngf": 16, "ndf": 32, "save_every": 500,
                 "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8},
     "real": {"epochs": 200, "batch_size": 32, "lr": 2e-4, "ngf": 64, "ndf": 128, "save_every": 5000,
              "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100},
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
         if isinstance(eval_set, ShapesDataset):
             groups = {n: (fake[m].flatten(0, 1), eval_set.prototypes(c)) for c, (n, m) in enumerate(by_class.items())}
-            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius)
+            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
             summary["modes_covered"] = summary["modes"]["modes_covered"]
         return summary, ndb_results
 

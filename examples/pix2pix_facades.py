@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
         if builtin:
             groups = {f"input_{i}": (fake[i], eval_set.prototypes(i)) for i in range(count)}
-            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius)
+            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
             summary["modes_covered"] = summary["modes"]["modes_covered"]
         return summary, ndb_results
 

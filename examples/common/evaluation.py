@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from torch_modeseek.metrics import FID, NDB, LPIPSDiversity, NDBResult, diversity, images_to_unit_range, mode_coverage
 
@@ -58,11 +59,15 @@ def diversity_groups(groups: Mapping[str, torch.Tensor], pairs: int = 50) -> dic
     return {"diversity_l1": _mean(list(per_group.values())), "per_group": per_group}
 
 
-def coverage_groups(groups: Mapping[str, tuple[torch.Tensor, torch.Tensor]], radius: float) -> dict[str, Any]:
-    """Known modes reached, per group of ``(fake (N, ...), prototypes (M, ...))``.
+def coverage_groups(
+    groups: Mapping[str, tuple[torch.Tensor, torch.Tensor]], radius: float, pool: int = 1
+) -> dict[str, Any]:
+    """Known modes reached, per group of ``(fake (N, C, H, W), prototypes (M, C, H, W))``.
 
-    A sample counts for the mode whose prototype is nearest when within ``radius`` (L2, in [-1, 1] pixels); a mode
-    is covered when it holds at least a quarter of its fair share of the group's samples, ``max(1, N // (4 M))``.
+    Samples and prototypes are compared after ``pool`` x ``pool`` average pooling (pixel noise averages out, the
+    modes' colours, textures and places stay apart). A sample counts for the mode whose prototype is nearest when
+    within ``radius`` (L2 of the pooled [-1, 1] images); a mode is covered when it holds at least a quarter of its
+    fair share of the group's samples, ``max(1, N // (4 M))``.
 
     Returns:
         Mean modes covered per group, the number of modes M, the covered fraction, the share of samples within the
@@ -71,7 +76,8 @@ def coverage_groups(groups: Mapping[str, tuple[torch.Tensor, torch.Tensor]], rad
     per_group, fractions = {}, []
     for name, (fake, prototypes) in groups.items():
         min_count = max(1, fake.shape[0] // (4 * prototypes.shape[0]))
-        res = mode_coverage(fake.float(), prototypes.float(), radius, min_count=min_count)
+        fake, prototypes = (F.avg_pool2d(x.float(), pool) for x in (fake, prototypes))
+        res = mode_coverage(fake, prototypes, radius, min_count=min_count)
         per_group[name] = {"modes": res.modes_hit, "counts": res.counts.tolist()}
         fractions.append(res.high_quality_fraction)
     modes = [g["modes"] for g in per_group.values()]
@@ -82,6 +88,7 @@ def coverage_groups(groups: Mapping[str, tuple[torch.Tensor, torch.Tensor]], rad
         "coverage": _mean(modes) / num_modes,
         "in_mode_fraction": _mean(fractions),
         "radius": radius,
+        "pool": pool,
         "per_group": per_group,
     }
 

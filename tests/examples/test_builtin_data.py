@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from examples.common.data.builtin_facades import BlockFacades
 from examples.common.data.builtin_shapes import ShapesDataset
@@ -15,7 +16,8 @@ def test_shapes_items_sit_on_their_known_mode():
     assert torch.equal(images[5], ShapesDataset("test", per_mode=2)[5][0])  # deterministic
     for label in range(10):
         idx = [i for i in range(len(data)) if data[i][1] == label]
-        res = mode_coverage(images[idx], data.prototypes(label), data.coverage_radius)
+        pooled = (F.avg_pool2d(x, data.coverage_pool) for x in (images[idx], data.prototypes(label)))
+        res = mode_coverage(*pooled, data.coverage_radius)
         assert res.modes_hit == 8 and res.high_quality_fraction == 1.0
         assert res.counts.tolist() == [2] * 8  # each item counts for its own mode
 
@@ -27,7 +29,9 @@ def test_facades_items_sit_on_their_known_appearance(split):
     for layout in range(6):
         pairs = [data[layout * 8 + m] for m in range(8)]
         assert all(torch.equal(a, pairs[0][0]) for a, _ in pairs)  # one input, 8 targets
-        res = mode_coverage(torch.stack([b for _, b in pairs]), data.prototypes(layout), data.coverage_radius)
+        targets = torch.stack([b for _, b in pairs])
+        pooled = (F.avg_pool2d(x, data.coverage_pool) for x in (targets, data.prototypes(layout)))
+        res = mode_coverage(*pooled, data.coverage_radius)
         assert res.counts.tolist() == [1] * 8
 
 

@@ -42,7 +42,18 @@ def test_smoke_dcgan_on_cifar_format(tmp_path, cifar_root):
 
 def test_smoke_pix2pix_on_aligned_format(tmp_path, aligned_root):
     out = tmp_path / "run"
-    args = ["--dataset", "maps", "--data-root", str(aligned_root), "--crop-size", "32", "--load-size", "36", "--d-layers", "2"]
+    args = [
+        "--dataset",
+        "maps",
+        "--data-root",
+        str(aligned_root),
+        "--crop-size",
+        "32",
+        "--load-size",
+        "36",
+        "--d-layers",
+        "2",
+    ]
     proc = run_trainer("pix2pix", out, *args, "--max-steps", "3", "--direction", "AtoB", "--ms-weight", "0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = read_metrics(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from examples.common.data.seeding import derive_seed
@@ -94,14 +95,19 @@ class BlockFacades(Dataset):
         """The 8 noise-free appearances of input ``layout``: (8, 3, S, S) in [-1, 1]."""
         return torch.stack([self._render(layout, m) for m in range(self.num_modes)])
 
+    coverage_pool = 2  # modes are compared after this average pooling (see coverage_groups)
+
     @property
     def coverage_radius(self) -> float:
-        """L2 radius within which a sample counts for an appearance.
+        """L2 radius (after ``coverage_pool`` average pooling) within which a sample counts for an appearance.
 
         Half the smallest distance between two appearances of one input, over the first 16 inputs: a sample within
         it is nearer to that appearance than to any other.
         """
-        gaps = [torch.pdist(self.prototypes(i).flatten(1)).min() for i in range(min(16, self.layouts))]
+        gaps = [
+            torch.pdist(F.avg_pool2d(self.prototypes(i), self.coverage_pool).flatten(1)).min()
+            for i in range(min(16, self.layouts))
+        ]
         return 0.5 * float(torch.stack(gaps).min())
 
     def __getitem__(self, key: int | tuple[int, int | None]) -> tuple[torch.Tensor, torch.Tensor]:

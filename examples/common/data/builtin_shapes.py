@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from examples.common.data.seeding import derive_seed
@@ -93,14 +94,16 @@ class ShapesDataset(Dataset):
         """The 8 noise-free modes of class ``label``: (8, 3, S, S)."""
         return self._prototypes[label]
 
+    coverage_pool = 4  # modes are compared after this average pooling (see coverage_groups)
+
     @property
     def coverage_radius(self) -> float:
-        """L2 radius within which a sample counts for a mode.
+        """L2 radius (after ``coverage_pool`` average pooling) within which a sample counts for a mode.
 
         Half the smallest distance between two modes of a class: a sample within it is nearer to that mode than to
         any other.
         """
-        flat = self._prototypes.flatten(2)
+        flat = F.avg_pool2d(self._prototypes.flatten(0, 1), self.coverage_pool).reshape(*self._prototypes.shape[:2], -1)
         gaps = [torch.pdist(flat[c]).min() for c in range(self.num_classes)]
         return 0.5 * float(torch.stack(gaps).min())
 
