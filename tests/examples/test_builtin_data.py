@@ -11,14 +11,16 @@ from torch_modeseek.metrics import mode_coverage
 
 def test_shapes_items_sit_on_their_known_mode():
     data = ShapesDataset("test", per_mode=2)
-    assert len(data) == 160 and data.num_modes == 8
+    assert len(data) == 160
+    assert data.num_modes == 8
     images = torch.stack([data[i][0] for i in range(len(data))])
     assert torch.equal(images[5], ShapesDataset("test", per_mode=2)[5][0])  # deterministic
     for label in range(10):
         idx = [i for i in range(len(data)) if data[i][1] == label]
         pooled = (F.avg_pool2d(x, data.coverage_pool) for x in (images[idx], data.prototypes(label)))
         res = mode_coverage(*pooled, data.coverage_radius)
-        assert res.modes_hit == 8 and res.high_quality_fraction == 1.0
+        assert res.modes_hit == 8
+        assert res.high_quality_fraction == 1.0
         assert res.counts.tolist() == [2] * 8  # each item counts for its own mode
 
 

@@ -20,5 +20,6 @@ def test_torchrun_two_cpu_processes(task, tmp_path):
     proc = subprocess.run(cmd, env=trainer_env(), capture_output=True, text=True, timeout=180, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-4000:]
     metrics = read_metrics(out)
-    assert metrics["world_size"] == 2 and metrics["step"] == 3
+    assert metrics["world_size"] == 2
+    assert metrics["step"] == 3
     assert load_checkpoint(latest_checkpoint(out / "checkpoints"))["step"] == 3

@@ -78,7 +78,8 @@ def test_sigterm_saves_a_checkpoint_and_metrics(tmp_path):
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 128 + signal.SIGTERM, stderr[-2000:]
     metrics = read_metrics(out)
-    assert metrics["stopped_by"] == "SIGTERM" and 3 <= metrics["step"] < 100000
+    assert metrics["stopped_by"] == "SIGTERM"
+    assert 3 <= metrics["step"] < 100000
     assert load_checkpoint(latest_checkpoint(out / "checkpoints"))["step"] == metrics["step"]
     proc = run_trainer("dcgan", out, "--max-steps", str(metrics["step"] + 2), "--resume")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -49,7 +49,8 @@ def test_plain_data_and_arrays_load(tmp_path, protocol):
     path = tmp_path / "f.pickle"
     path.write_bytes(pickle.dumps(value, protocol=protocol))
     got = load_pickle(path)
-    assert got["names"] == ["a", "b"] and got["nested"] == ({"x": 1.5}, [True, None])
+    assert got["names"] == ["a", "b"]
+    assert got["nested"] == ({"x": 1.5}, [True, None])
     np.testing.assert_array_equal(got[b"data"], value[b"data"])
     np.testing.assert_array_equal(got["emb"], value["emb"])
 

@@ -30,7 +30,8 @@ def test_ranks_share_each_global_batch_without_overlap():
     ranks = [list(StepBatches(40, 5, seed=0, start_step=0, total_steps=4, rank=r, world_size=2)) for r in range(2)]
     for step in range(4):
         a, b = ({i for i, _ in ranks[r][step]} for r in range(2))
-        assert len(a) == len(b) == 5 and not a & b
+        assert len(a) == len(b) == 5
+        assert not a & b
 
 
 def test_too_small_dataset_is_a_clear_error():
@@ -54,7 +55,8 @@ def test_checkpoints_are_atomic_pruned_and_weights_only(tmp_path):
     (tmp_path / ".tmp_crashed.pt").write_bytes(b"half")  # a write killed before its rename is ignored
     assert sorted(p.name for p in tmp_path.glob("step_*")) == ["step_00000002.pt", "step_00000003.pt"]
     latest = latest_checkpoint(tmp_path)
-    assert latest is not None and latest.name == "step_00000003.pt"
+    assert latest is not None
+    assert latest.name == "step_00000003.pt"
     state = load_checkpoint(latest)  # weights_only=True inside
     assert state["step"] == 3
     opt2 = torch.optim.Adam(torch.nn.Linear(3, 2).parameters())
@@ -70,4 +72,5 @@ def test_rng_states_round_trip():
     torch.rand(5), random.random(), np.random.rand(7)
     restore_rng(state)
     got = (torch.rand(3), random.random(), np.random.rand())
-    assert torch.equal(got[0], expected[0]) and got[1:] == expected[1:]
+    assert torch.equal(got[0], expected[0])
+    assert got[1:] == expected[1:]
