@@ -33,9 +33,9 @@ from examples.common.data import DatasetError
 from examples.common.data.builtin_shapes import ShapesDataset
 from examples.common.data.cifar10 import CIFAR10
 from examples.common.data.seeding import derive_seed
-from examples.common.evaluation import coverage_groups, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.evaluation import report
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, evaluating, fit
+from examples.common.loop import Parts, fit, sample_per_condition
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.training import init_normal
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
@@ -120,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as error:
         parser.error(str(error))
     runtime = Runtime.start(args.device, args.amp)
-    device = runtime.device
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_normal(Generator(args.nz, args.ngf)))
     net_d = runtime.wrap(init_normal(Discriminator(args.ndf)))
@@ -161,15 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     plain_g = unwrap(net_g)
 
     def generate(labels: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
-        """(N,) labels -> (N, samples, 3, 32, 32), from latents seeded by ``seed`` (the training RNG is untouched)."""
-        gen = torch.Generator().manual_seed(seed)
-        out = []
-        with evaluating(plain_g):
-            for chunk in labels.split(256):
-                onehot = F.one_hot(chunk, NUM_CLASSES).float().repeat_interleave(samples, 0).to(device)
-                z = torch.randn(onehot.shape[0], args.nz, generator=gen).to(device)
-                out.append(plain_g(onehot, z=z).float().cpu())
-        return torch.cat(out).reshape(len(labels), samples, 3, 32, 32)
+        """(N,) labels -> (N, samples, 3, 32, 32) images."""
+        return sample_per_condition(plain_g, F.one_hot(labels, NUM_CLASSES).float(), samples, args.nz, seed)
 
     def samples(path: Path) -> None:
         save_grid(generate(torch.arange(NUM_CLASSES), 8, derive_seed(args.seed, 0x6121D)), path, scale=2)
@@ -179,23 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         real = torch.stack([eval_set[i][0] for i in range(eval_count)])
         names = [eval_set.class_names[c] for c in range(NUM_CLASSES)]
         by_class = {names[c]: eval_labels == c for c in range(NUM_CLASSES) if bool((eval_labels == c).any())}
-        summary, ndb_results = ndb_groups(
-            {n: (real[m], fake[m].flatten(0, 1)) for n, m in by_class.items()}, args.ndb_bins
-        )
-        summary = {**summary, **weighted_metrics(args, real, fake)}
-        if args.eval_samples > 1:
-            summary["diversity"] = diversity_groups({n: fake[m] for n, m in by_class.items()})
-            summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
+        ndb = {n: (real[m], fake[m].flatten(0, 1)) for n, m in by_class.items()}
+        same_class = {n: fake[m] for n, m in by_class.items()}
+        modes = None
         if isinstance(eval_set, ShapesDataset):
             groups = {n: (fake[m].flatten(0, 1), eval_set.prototypes(c)) for c, (n, m) in enumerate(by_class.items())}
-            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
-            summary["modes_covered"] = summary["modes"]["modes_covered"]
-        return summary, ndb_results
+            modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
+        return report(args, real, fake, ndb, same_class, modes)
 
-    try:
-        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="dcgan_cifar10")
-    finally:
-        runtime.close()
+    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="dcgan_cifar10")
 
 
 if __name__ == "__main__":

@@ -35,10 +35,11 @@ from examples.common import cli
 from examples.common.data import DatasetError
 from examples.common.data.aligned import AlignedPairs
 from examples.common.data.builtin_facades import BlockFacades
+from examples.common.data.sampler import steps_per_epoch
 from examples.common.data.seeding import derive_seed
-from examples.common.evaluation import coverage_groups, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.evaluation import report
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, evaluating, fit
+from examples.common.loop import Parts, fit, sample_per_condition, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.training import LinearDecayAfter, init_normal
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
@@ -176,14 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as error:
         parser.error(str(error))
     runtime = Runtime.start(args.device, args.amp)
-    device = runtime.device
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_normal(Generator(int(levels), args.nz, args.ngf)))
     net_d = runtime.wrap(init_normal(TwoScaleDiscriminator(args.ndf, args.d_layers)))
     opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    per_epoch = len(train_set) // (args.batch_size * runtime.world_size)
-    total = args.max_steps or args.epochs * per_epoch
+    per_epoch = steps_per_epoch(len(train_set), args.batch_size, runtime.world_size)
+    total = total_steps(args, per_epoch)
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
     parts = Parts(
         models={"G": net_g, "D": net_d},
@@ -219,40 +219,22 @@ def main(argv: list[str] | None = None) -> int:
     inputs = torch.stack([eval_set[i * BlockFacades.num_modes if builtin else i][0] for i in range(count)])
     plain_g = unwrap(net_g)
 
-    def generate(a: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
-        """(N, 3, S, S) inputs -> (N, samples, 3, S, S), latents seeded by ``seed`` (training RNG untouched)."""
-        gen = torch.Generator().manual_seed(seed)
-        out = []
-        with evaluating(plain_g):
-            for chunk in a.split(32):
-                rep = chunk.repeat_interleave(samples, 0).to(device)
-                out.append(plain_g(rep, z=torch.randn(rep.shape[0], args.nz, generator=gen).to(device)).float().cpu())
-        return torch.cat(out).reshape(a.shape[0], samples, *a.shape[1:])
-
     def samples(path: Path) -> None:
         rows = min(6, count)
         targets = torch.stack([eval_set[i * BlockFacades.num_modes if builtin else i][1] for i in range(rows)])
-        fake = generate(inputs[:rows], 6, derive_seed(args.seed, 0x6121D))
+        fake = sample_per_condition(plain_g, inputs[:rows], 6, args.nz, derive_seed(args.seed, 0x6121D))
         save_grid(torch.cat([inputs[:rows, None], targets[:, None], fake], dim=1), path, scale=4 if builtin else 1)
 
     def evaluate() -> tuple[dict, dict]:
-        fake = generate(inputs, args.eval_samples, derive_seed(args.seed, 0xE7A1))
+        fake = sample_per_condition(plain_g, inputs, args.eval_samples, args.nz, derive_seed(args.seed, 0xE7A1))
         real = torch.stack([eval_set[i][1] for i in range(len(eval_set) if builtin else count)])
-        summary, ndb_results = ndb_groups({"all": (real, fake.flatten(0, 1))}, args.ndb_bins)
-        summary = {**summary, **weighted_metrics(args, real, fake)}
-        if args.eval_samples > 1:
-            summary["diversity"] = diversity_groups({"all": fake})
-            summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
+        modes = None
         if builtin:
             groups = {f"input_{i}": (fake[i], eval_set.prototypes(i)) for i in range(count)}
-            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
-            summary["modes_covered"] = summary["modes"]["modes_covered"]
-        return summary, ndb_results
+            modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
+        return report(args, real, fake, {"all": (real, fake.flatten(0, 1))}, {"all": fake}, modes)
 
-    try:
-        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="pix2pix_facades")
-    finally:
-        runtime.close()
+    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="pix2pix_facades")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from torch_modeseek.metrics import FID, NDB, LPIPSDiversity, NDBResult, diversity, images_to_unit_range, mode_coverage
 
-__all__ = ["coverage_groups", "diversity_groups", "ndb_groups", "plot_ndb", "weighted_metrics"]
+__all__ = ["coverage_groups", "diversity_groups", "ndb_groups", "plot_ndb", "report", "weighted_metrics"]
 
 
 def _mean(values: list[float]) -> float:
@@ -114,6 +114,39 @@ def weighted_metrics(args: argparse.Namespace, real: torch.Tensor, fake: torch.T
         fid.update(images_to_unit_range(fake.flatten(0, 1).float()), real=False)
         out["fid"] = float(fid.compute())
     return out
+
+
+def report(
+    args: argparse.Namespace,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    ndb: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+    same_condition: Mapping[str, torch.Tensor],
+    modes: tuple[Mapping[str, tuple[torch.Tensor, torch.Tensor]], float, int] | None = None,
+) -> tuple[dict[str, Any], dict[str, NDBResult]]:
+    """The whole evaluation of a trainer: NDB/JSD, LPIPS/FID when weighted, diversity, known-mode coverage.
+
+    Args:
+        args: the parsed options (``ndb_bins``, ``eval_samples`` and the weight files).
+        real: (N, 3, H, W) real images for FID.
+        fake: (C, S, 3, H, W) samples, S per evaluation condition, for LPIPS/FID.
+        ndb: groups for :func:`ndb_groups`.
+        same_condition: groups of (C, S, ...) samples for :func:`diversity_groups` (skipped when S < 2).
+        modes: ``(groups, radius, pool)`` for :func:`coverage_groups` (built-in data), or ``None``.
+
+    Returns:
+        ``(summary, ndb_results)``; the headline numbers (``ndb``, ``jsd``, ``diversity_l1``, ``modes_covered``,
+        ``lpips``, ``fid``) sit at the summary's top level, details under ``per_group``/``diversity``/``modes``.
+    """
+    summary, ndb_results = ndb_groups(ndb, args.ndb_bins)
+    summary.update(weighted_metrics(args, real, fake))
+    if args.eval_samples > 1:
+        summary["diversity"] = diversity_groups(same_condition)
+        summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
+    if modes is not None:
+        summary["modes"] = coverage_groups(*modes)
+        summary["modes_covered"] = summary["modes"]["modes_covered"]
+    return summary, ndb_results
 
 
 def plot_ndb(results: Mapping[str, NDBResult], path: str | Path, title: str) -> Path:

@@ -40,7 +40,7 @@ from examples.common.evaluation import plot_ndb
 from examples.common.runtime import Runtime, unwrap
 from torch_modeseek import ModeSeekingHook
 
-__all__ = ["Parts", "evaluating", "fit"]
+__all__ = ["Parts", "evaluating", "fit", "sample_per_condition", "total_steps"]
 
 _STEP_TAG = 0x57E9  # keeps per-step seeds apart from the data seeds
 StepFn = Callable[[Any, torch.Generator], dict[str, torch.Tensor]]
@@ -101,6 +101,36 @@ def evaluating(*modules: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
+def sample_per_condition(
+    generator: nn.Module, conditions: torch.Tensor, samples: int, latent_dim: int, seed: int, chunk: int = 64
+) -> torch.Tensor:
+    """``samples`` outputs of ``generator(cond, z=z)`` for each of the N conditions, in evaluation mode.
+
+    Latents come from a CPU generator seeded with ``seed`` (fixed samples, the training RNG is untouched).
+
+    Args:
+        generator: the plain (unwrapped) generator, called as ``generator(cond, z=z)``.
+        conditions: (N, ...) conditions (e.g. one-hot classes or input images).
+        samples: S, outputs per condition.
+        latent_dim: size of z.
+        seed: seed of the latents.
+        chunk: conditions per forward.
+
+    Returns:
+        (N, S, ...) float32 outputs on the CPU.
+    """
+    device = next(generator.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    with evaluating(generator):
+        for part in conditions.split(chunk):
+            cond = part.repeat_interleave(samples, 0).to(device)
+            z = torch.randn(cond.shape[0], latent_dim, generator=gen).to(device)
+            out.append(generator(cond, z=z).float().cpu())
+    result = torch.cat(out)
+    return result.reshape(conditions.shape[0], samples, *result.shape[1:])
+
+
 class _Signals:
     """Record SIGINT/SIGTERM instead of dying, so the loop can save first."""
 
@@ -124,7 +154,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _total_steps(args: argparse.Namespace, per_epoch: int) -> int:
+def total_steps(args: argparse.Namespace, per_epoch: int) -> int:
+    """The run's last step: ``--max-steps`` when given, else ``--epochs`` x ``per_epoch``."""
     return args.max_steps if args.max_steps is not None else args.epochs * per_epoch
 
 
@@ -206,6 +237,8 @@ def fit(
 ) -> int:
     """Train to the end (or a signal) and evaluate; returns the process exit status (0, or 128 + signal).
 
+    The runtime's process group is closed on the way out.
+
     Args:
         args: parsed options of :func:`examples.common.cli.base_parser` plus the trainer's.
         runtime: device and process group.
@@ -217,7 +250,7 @@ def fit(
         task: the trainer's name (in checkpoints and metrics).
     """
     run = _Run(args, runtime, parts, task)
-    total = _total_steps(args, steps_per_epoch(len(dataset), args.batch_size, runtime.world_size))
+    total = total_steps(args, steps_per_epoch(len(dataset), args.batch_size, runtime.world_size))
     if runtime.is_main:
         run.out.mkdir(parents=True, exist_ok=True)
         write_json(run.out / "config.json", run.config)
@@ -263,6 +296,7 @@ def fit(
     finally:
         bar.close()
         signals.restore()
+        runtime.close()
     if stopped_by.startswith("SIG"):
         received = signals.received or signal.SIGTERM
         if runtime.is_main:
