@@ -1,0 +1,1 @@
+"""Example trainers of torch-modeseek (run them as scripts: ``python examples/<task>.py --help``)."""

@@ -1,0 +1,193 @@
+"""The command line shared by every trainer, with per-dataset presets, and the run's ``config.json``.
+
+Options whose best value depends on the data (network width, batch size, epochs, evaluation size, ...) default to
+``None`` in the parser and are filled from the trainer's preset for the chosen dataset after parsing, so ``--help``
+shows both presets and any explicit flag wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_preset_options", "apply_preset", "base_parser", "parse", "write_json"]
+
+_DISTANCES = ("l1", "l2", "mse", "cosine")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _preset_help(presets: Mapping[str, Mapping[str, Any]], key: str) -> str:
+    return ", ".join(
+        f"{value} on {'real data' if name == 'real' else name}"
+        for name, preset in presets.items()
+        if (value := preset.get(key)) is not None
+    )
+
+
+def base_parser(
+    description: str, datasets: Sequence[str], presets: Mapping[str, Mapping[str, Any]], default_out: str
+) -> argparse.ArgumentParser:
+    """The common options; a trainer adds its own to the returned parser.
+
+    Args:
+        description: the trainer's description (shown by ``--help``).
+        datasets: the accepted ``--dataset`` names; the first is the built-in one.
+        presets: per dataset name (or ``"real"`` for every real dataset), default values of preset options.
+        default_out: default output folder.
+
+    Returns:
+        An ``argparse.ArgumentParser``.
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def preset(key: str) -> str:
+        return f" (default: {_preset_help(presets, key)})"
+
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=list(datasets),
+        help=f"which data to train on (default: {datasets[1]} when --data-root is given, else {datasets[0]}, "
+        "the deterministic built-in dataset that needs no download)",
+    )
+    data.add_argument(
+        "--data-root", metavar="DIR", help="folder of the real dataset, in the layout it is distributed in"
+    )
+    data.add_argument(
+        "--num-workers", type=_non_negative, default=0, metavar="N", help="DataLoader worker processes (default: 0)"
+    )
+
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", metavar="DIR", default=default_out, help=f"output folder (default: {default_out})")
+    run.add_argument(
+        "--max-steps",
+        type=_positive,
+        metavar="N",
+        help="stop when the global step reaches N; a resumed run continues to N (default: the end of --epochs)",
+    )
+    run.add_argument("--epochs", type=_positive, metavar="N", help="passes over the training data" + preset("epochs"))
+    run.add_argument(
+        "--batch-size", type=_positive, metavar="N", help="batch per process (conditions)" + preset("batch_size")
+    )
+    run.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate" + preset("lr"))
+    run.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and latents (default: 0)")
+    run.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train (default: auto = CUDA if any)"
+    )
+    run.add_argument(
+        "--amp", action="store_true", help="mixed precision: float16 + grad scaling on CUDA, bfloat16 on the CPU"
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the latest checkpoint in OUT/checkpoints (starts afresh when there is none)",
+    )
+    run.add_argument(
+        "--save-every",
+        type=_non_negative,
+        metavar="N",
+        help="checkpoint every N steps; 0 = only at the end" + preset("save_every"),
+    )
+    run.add_argument(
+        "--log-every", type=_positive, default=10, metavar="N", help="progress-bar update period (default: 10)"
+    )
+
+    ms = parser.add_argument_group("mode seeking")
+    ms.add_argument(
+        "--ms-weight",
+        type=float,
+        default=1.0,
+        metavar="W",
+        help="weight of the mode-seeking term (MSGAN: 1); 0 trains the baseline (the ratio is still logged)",
+    )
+    ms.add_argument(
+        "--ms-distance", choices=_DISTANCES, default="l1", help="image distance of the term (default: l1, as MSGAN)"
+    )
+
+    ev = parser.add_argument_group("evaluation")
+    ev.add_argument(
+        "--eval-every",
+        type=_non_negative,
+        metavar="N",
+        help="evaluate every N steps; 0 = only at the end" + preset("eval_every"),
+    )
+    ev.add_argument("--eval-inputs", type=_positive, metavar="N", help="evaluation conditions" + preset("eval_inputs"))
+    ev.add_argument(
+        "--eval-samples", type=_positive, metavar="S", help="samples per evaluation condition" + preset("eval_samples")
+    )
+    ev.add_argument("--ndb-bins", type=_positive, metavar="K", help="NDB k-means bins" + preset("ndb_bins"))
+    ev.add_argument(
+        "--lpips-linear", metavar="FILE", help="LPIPS v0.1 linear weights (alex.pth); with --lpips-backbone"
+    )
+    ev.add_argument("--lpips-backbone", metavar="FILE", help="torchvision AlexNet state_dict for LPIPS")
+    ev.add_argument(
+        "--fid-weights", metavar="FILE", help="TorchScript Inception file for FID (inception-2015-12-05.pt)"
+    )
+    return parser
+
+
+def add_preset_options(
+    group: argparse._ArgumentGroup, presets: Mapping[str, Mapping[str, Any]], options: Mapping[str, str]
+) -> None:
+    """Add integer options whose defaults come from the presets (``{"ngf": "G width", ...}``; ``_`` becomes ``-``)."""
+    for key, text in options.items():
+        group.add_argument(
+            "--" + key.replace("_", "-"), type=_positive, help=f"{text} (default: {_preset_help(presets, key)})"
+        )
+
+
+def apply_preset(args: argparse.Namespace, presets: Mapping[str, Mapping[str, Any]], datasets: Sequence[str]) -> None:
+    """Resolve ``--dataset`` and fill every unset preset option from the chosen dataset's preset (in place)."""
+    if args.dataset is None:
+        args.dataset = datasets[1] if args.data_root else datasets[0]
+    preset = presets.get(args.dataset) or presets["real"]
+    for key, value in preset.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+
+
+def parse(
+    parser: argparse.ArgumentParser,
+    presets: Mapping[str, Mapping[str, Any]],
+    datasets: Sequence[str],
+    argv: Sequence[str] | None = None,
+) -> argparse.Namespace:
+    """Parse ``argv``, apply the preset and check the data options (errors exit with status 2 and a message)."""
+    args = parser.parse_args(argv)
+    apply_preset(args, presets, datasets)
+    if args.dataset != datasets[0] and not args.data_root:
+        parser.error(f"--dataset {args.dataset} needs --data-root DIR (the folder the dataset was extracted to)")
+    if args.dataset == datasets[0] and args.data_root:
+        parser.error(f"--data-root is for a real dataset; pass --dataset {'|'.join(datasets[1:])} with it")
+    if args.data_root and not Path(args.data_root).expanduser().is_dir():
+        parser.error(f"--data-root {args.data_root!r} does not exist or is not a directory")
+    return args
+
+
+def write_json(path: str | Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)

@@ -1,0 +1,7 @@
+"""Datasets of the example trainers: the real formats as distributed, and deterministic built-in datasets."""
+
+from __future__ import annotations
+
+from examples.common.data.errors import DatasetError
+
+__all__ = ["DatasetError"]

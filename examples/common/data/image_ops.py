@@ -1,0 +1,51 @@
+"""The few image operations the loaders need (PIL + numpy; no torchvision): load, resize, crop, flip, to tensor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+__all__ = ["load_rgb", "random_crop_flip", "to_tensor"]
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open an image file and convert it to RGB (decoded now, so the file handle is closed)."""
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
+def to_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:
+    """An RGB image (PIL, or uint8 array (H, W, 3)) as a float32 (3, H, W) tensor in [-1, 1] (Normalize(0.5, 0.5))."""
+    array = np.asarray(img, dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+
+
+def random_crop_flip(
+    img: Image.Image, load_size: int, crop_size: int, rng: np.random.Generator | None, flip: bool = True
+) -> Image.Image:
+    """pix2pix ``resize_and_crop``: resize to ``load_size``^2, random ``crop_size``^2 crop, random horizontal flip.
+
+    Without ``rng`` (evaluation) the image is resized straight to ``crop_size`` and neither cropped nor flipped.
+
+    Args:
+        img: the input image.
+        load_size: side after resizing (training).
+        crop_size: side of the crop (the network's input size).
+        rng: numpy generator for the crop offset and the flip, or ``None`` for the deterministic evaluation path.
+        flip: allow the horizontal flip.
+
+    Returns:
+        The transformed image.
+    """
+    if rng is None:
+        return img.resize((crop_size, crop_size), Image.BICUBIC)
+    img = img.resize((load_size, load_size), Image.BICUBIC)
+    if load_size > crop_size:
+        x, y = (int(v) for v in rng.integers(0, load_size - crop_size + 1, size=2))
+        img = img.crop((x, y, x + crop_size, y + crop_size))
+    if flip and rng.random() < 0.5:
+        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img

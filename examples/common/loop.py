@@ -1,0 +1,305 @@
+"""The training loop every trainer shares: data, steps, progress, checkpoints, signals, evaluation, metrics.json.
+
+A trainer builds its networks, optimizers and :class:`~torch_modeseek.ModeSeekingHook` into :class:`Parts`, and
+hands :func:`fit` three functions: ``step(batch, rng)`` (one training iteration; returns detached losses),
+``samples(path)`` (writes the fixed-latent grid) and ``evaluate()`` (returns the evaluation summary and the NDB
+results to plot). :func:`fit` does the rest:
+
+- the step count: ``--max-steps`` when given, else ``--epochs`` passes; a resumed run continues to the same end;
+- data order and per-step randomness as pure functions of ``(seed, step, rank)``
+  (:class:`~examples.common.data.sampler.StepBatches`; ``rng`` is a fresh ``torch.Generator`` per step), so a
+  resumed run repeats an uninterrupted one bit for bit on the CPU;
+- checkpoints every ``--save-every`` steps, at the end, and on SIGINT/SIGTERM (then it exits with 128 + signal);
+- evaluation, grid and ``metrics.json`` every ``--eval-every`` steps and at the end (on a signal: ``metrics.json``
+  with the latest evaluation, no new one); in DDP only rank 0 evaluates and writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from examples.common.checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from examples.common.cli import write_json
+from examples.common.data.sampler import StepBatches, steps_per_epoch
+from examples.common.data.seeding import derive_seed
+from examples.common.evaluation import plot_ndb
+from examples.common.runtime import Runtime, unwrap
+from torch_modeseek import ModeSeekingHook
+
+__all__ = ["Parts", "evaluating", "fit", "sample_per_condition", "total_steps"]
+
+_STEP_TAG = 0x57E9  # keeps per-step seeds apart from the data seeds
+StepFn = Callable[[Any, torch.Generator], dict[str, torch.Tensor]]
+
+
+@dataclass
+class Parts:
+    """What a checkpoint holds besides the step, RNG states and config.
+
+    Attributes:
+        models: the networks by name (DDP-wrapped or not; the plain module is saved).
+        optimizers: by name.
+        hook: the mode-seeking hook of the generator.
+        scaler: the AMP gradient scaler (disabled without AMP).
+        schedulers: LR schedulers by name; :func:`fit` steps each once per iteration.
+    """
+
+    models: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    hook: ModeSeekingHook
+    scaler: torch.amp.GradScaler
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = field(default_factory=dict)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the parts hold, in ``weights_only``-loadable types."""
+        return {
+            "models": {k: unwrap(m).state_dict() for k, m in self.models.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict(),
+            "hook": self.hook.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        for k, m in self.models.items():
+            unwrap(m).load_state_dict(state["models"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.hook.load_state_dict(state["hook"])
+
+
+@contextlib.contextmanager
+def evaluating(*modules: nn.Module) -> Iterator[None]:
+    """Evaluation mode and no gradients inside the block; the modules' previous modes are restored after."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m, mode in zip(modules, modes, strict=True):
+            m.train(mode)
+
+
+def sample_per_condition(
+    generator: nn.Module, conditions: torch.Tensor, samples: int, latent_dim: int, seed: int, chunk: int = 64
+) -> torch.Tensor:
+    """``samples`` outputs of ``generator(cond, z=z)`` for each of the N conditions, in evaluation mode.
+
+    Latents come from a CPU generator seeded with ``seed`` (fixed samples, the training RNG is untouched).
+
+    Args:
+        generator: the plain (unwrapped) generator, called as ``generator(cond, z=z)``.
+        conditions: (N, ...) conditions (e.g. one-hot classes or input images).
+        samples: S, outputs per condition.
+        latent_dim: size of z.
+        seed: seed of the latents.
+        chunk: conditions per forward.
+
+    Returns:
+        (N, S, ...) float32 outputs on the CPU.
+    """
+    device = next(generator.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    with evaluating(generator):
+        for part in conditions.split(chunk):
+            cond = part.repeat_interleave(samples, 0).to(device)
+            z = torch.randn(cond.shape[0], latent_dim, generator=gen).to(device)
+            out.append(generator(cond, z=z).float().cpu())
+    result = torch.cat(out)
+    return result.reshape(conditions.shape[0], samples, *result.shape[1:])
+
+
+class _Signals:
+    """Record SIGINT/SIGTERM instead of dying, so the loop can save first."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    return batch
+
+
+def total_steps(args: argparse.Namespace, per_epoch: int) -> int:
+    """The run's last step: ``--max-steps`` when given, else ``--epochs`` x ``per_epoch``."""
+    return args.max_steps if args.max_steps is not None else args.epochs * per_epoch
+
+
+class _Run:
+    """State of one :func:`fit` call: files, history, the latest evaluation."""
+
+    def __init__(self, args: argparse.Namespace, runtime: Runtime, parts: Parts, task: str) -> None:
+        self.args, self.runtime, self.parts, self.task = args, runtime, parts, task
+        self.out = Path(args.out)
+        self.config = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
+        self.evaluation: dict[str, Any] | None = None
+        self.evaluation_step: int | None = None
+        self.history: list[dict[str, Any]] = []
+        self.started = time.monotonic()
+
+    def save(self, step: int) -> None:
+        if self.runtime.is_main:
+            state = {**self.parts.state_dict(), "rng": capture_rng(), "config": self.config, "task": self.task}
+            save_checkpoint(self.out / "checkpoints", step, state)
+        self.runtime.barrier()
+
+    def resume(self) -> int:
+        path = latest_checkpoint(self.out / "checkpoints")
+        if path is None:
+            if self.runtime.is_main:
+                print(f"--resume: no checkpoint in {self.out / 'checkpoints'}; starting from step 0", file=sys.stderr)
+            return 0
+        state = load_checkpoint(path, map_location=self.runtime.device)
+        changed = sorted(k for k, v in state["config"].items() if self.config.get(k, v) != v and k != "resume")
+        if changed and self.runtime.is_main:
+            print(f"--resume: options differ from the checkpoint's: {', '.join(changed)}", file=sys.stderr)
+        self.parts.load_state_dict(state)
+        restore_rng(state["rng"])
+        metrics = self.out / "metrics.json"
+        if metrics.is_file():
+            previous = json.loads(metrics.read_text())
+            self.history = [h for h in previous.get("history", []) if h["step"] <= state["step"]]
+            self.evaluation, self.evaluation_step = previous.get("evaluation"), previous.get("evaluation_step")
+        return int(state["step"])
+
+    def evaluate(self, step: int, samples: Callable[[Path], None], evaluate: Callable[[], Any]) -> None:
+        if self.runtime.is_main:
+            samples(self.out / "samples" / f"step_{step:08d}.png")
+            summary, ndb_results = evaluate()
+            self.evaluation, self.evaluation_step = summary, step
+            scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
+            self.history.append({"step": step, **scalars})
+            plot_ndb(ndb_results, self.out / "ndb_bins.png", f"{self.task} step {step}: NDB bin proportions")
+        self.runtime.barrier()
+
+    def write_metrics(self, step: int, total: int, stopped_by: str) -> None:
+        if not self.runtime.is_main:
+            return
+        payload = {
+            "task": self.task,
+            "dataset": self.args.dataset,
+            "ms_weight": self.args.ms_weight,
+            "step": step,
+            "total_steps": total,
+            "stopped_by": stopped_by,
+            "world_size": self.runtime.world_size,
+            "seconds": round(time.monotonic() - self.started, 1),
+            "evaluation_step": self.evaluation_step,
+            "evaluation": self.evaluation,
+            "history": self.history,
+        }
+        write_json(self.out / "metrics.json", payload)
+
+
+def fit(
+    args: argparse.Namespace,
+    runtime: Runtime,
+    parts: Parts,
+    dataset: Dataset,
+    step: StepFn,
+    samples: Callable[[Path], None],
+    evaluate: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+    task: str,
+) -> int:
+    """Train to the end (or a signal) and evaluate; returns the process exit status (0, or 128 + signal).
+
+    The runtime's process group is closed on the way out.
+
+    Args:
+        args: parsed options of :func:`examples.common.cli.base_parser` plus the trainer's.
+        runtime: device and process group.
+        parts: models, optimizers, schedulers, scaler and hook.
+        dataset: training items keyed by ``(index, seed)``.
+        step: one iteration on a batch already on the device, with a per-step generator; returns losses.
+        samples: writes the sample grid PNG to the given path (rank 0, under ``evaluating``).
+        evaluate: the evaluation, ``(summary, ndb_results)`` (rank 0).
+        task: the trainer's name (in checkpoints and metrics).
+    """
+    run = _Run(args, runtime, parts, task)
+    total = total_steps(args, steps_per_epoch(len(dataset), args.batch_size, runtime.world_size))
+    if runtime.is_main:
+        run.out.mkdir(parents=True, exist_ok=True)
+        write_json(run.out / "config.json", run.config)
+    start = run.resume() if args.resume else 0
+    sampler = StepBatches(len(dataset), args.batch_size, args.seed, start, total, runtime.rank, runtime.world_size)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=args.num_workers,
+        pin_memory=runtime.device.type == "cuda",
+        generator=torch.Generator().manual_seed(args.seed),  # the workers' base seed; items do not use it
+    )
+    signals = _Signals()
+    bar = tqdm(total=total, initial=start, disable=not runtime.is_main, dynamic_ncols=True, desc=task)
+    current, stopped_by = start, "max_steps" if args.max_steps is not None else "epochs"
+    try:
+        for batch in loader:
+            rng = torch.Generator().manual_seed(derive_seed(args.seed, _STEP_TAG, current, runtime.rank))
+            losses = step(_to_device(batch, runtime.device), rng)
+            for scheduler in parts.schedulers.values():
+                scheduler.step()
+            current += 1
+            bar.update(1)
+            if current % args.log_every == 0 or current == total:
+                ratio = parts.hook.last_ratio
+                shown = {k: f"{float(v):.3f}" for k, v in losses.items()}
+                bar.set_postfix(shown | ({"ms_ratio": f"{float(ratio):.3f}"} if ratio is not None else {}))
+            if runtime.any_rank(signals.received is not None):
+                stopped_by = signal.Signals(signals.received or signal.SIGTERM).name
+                break
+            if args.save_every and current % args.save_every == 0 and current < total:
+                run.save(current)
+            if args.eval_every and current % args.eval_every == 0 and current < total:
+                run.evaluate(current, samples, evaluate)
+                run.write_metrics(current, total, "running")
+        if stopped_by.startswith("SIG"):
+            run.save(current)
+        else:
+            if run.evaluation_step != current:
+                run.evaluate(current, samples, evaluate)
+            run.save(current)
+        run.write_metrics(current, total, stopped_by)
+    finally:
+        bar.close()
+        signals.restore()
+        runtime.close()
+    if stopped_by.startswith("SIG"):
+        received = signals.received or signal.SIGTERM
+        if runtime.is_main:
+            print(f"stopped by {stopped_by} at step {current}; checkpoint saved, --resume continues", file=sys.stderr)
+        return 128 + int(received)
+    return 0

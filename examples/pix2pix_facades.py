@@ -1,0 +1,241 @@
+"""Pix2Pix (BicycleGAN's networks) on facades/maps with the mode-seeking term (MSGAN, Mao et al. CVPR 2019, 4.2).
+
+    python examples/pix2pix_facades.py                                      # built-in label maps, a few CPU minutes
+    python examples/pix2pix_facades.py --ms-weight 0                        # the baseline
+    python examples/pix2pix_facades.py --dataset facades --data-root datasets/facades
+    python examples/pix2pix_facades.py --dataset maps --data-root datasets/maps --direction AtoB
+    torchrun --nproc_per_node 2 examples/pix2pix_facades.py --max-steps 100
+
+The paper's setup on real data: G is BicycleGAN's U-Net-256 (8 levels, ngf 64, InstanceNorm, no dropout) with the
+8-d latent z broadcast and concatenated to the input of EVERY down block; D is two conditional PatchGANs (n_layers
+3, ndf 64, input A ++ B; the second on a 2x average-pooled input) trained with LSGAN. Each step runs G once on
+[A; A] with [z1; z2] (torch_modeseek.paired_inputs); G minimises LSGAN on both samples + 10 x L1(first sample, B)
++ the mode-seeking term (ModeSeekingHook on that forward). Adam 2e-4, beta1 0.5, batch 1, 286 -> random 256 crop
+and flips; lr constant for 100 epochs, then linear decay to 0 over 100 more. BtoA by default (--direction). The
+built-in preset: a 5-level U-Net on 32 px block-facade label maps whose photos come in 8 known appearances.
+Evaluation as the paper: several samples per evaluation input (50 inputs x 5 samples on real data), diversity (pixel
+L1; LPIPS with --lpips-linear/--lpips-backbone), NDB/JSD against the real targets, known-mode coverage on built-in
+data, FID with --fid-weights.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `examples.common` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from examples.common import cli
+from examples.common.data import DatasetError
+from examples.common.data.aligned import AlignedPairs
+from examples.common.data.builtin_facades import BlockFacades
+from examples.common.data.sampler import steps_per_epoch
+from examples.common.data.seeding import derive_seed
+from examples.common.evaluation import report
+from examples.common.grids import save_grid
+from examples.common.loop import Parts, fit, sample_per_condition, total_steps
+from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.training import LinearDecayAfter, init_normal
+from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
+
+DATASETS = ("builtin", "facades", "maps")
+PRESETS = {
+    "builtin": {"epochs": 8, "decay_epochs": 4, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
+                "load_size": 32, "crop_size": 32, "save_every": 500, "eval_every": 0, "eval_inputs": 32,
+                "eval_samples": 16, "ndb_bins": 16},
+    "real": {"epochs": 200, "decay_epochs": 100, "batch_size": 1, "lr": 2e-4, "ngf": 64, "ndf": 64, "d_layers": 3,
+             "load_size": 286, "crop_size": 256, "save_every": 5000, "eval_every": 0, "eval_inputs": 50,
+             "eval_samples": 5, "ndb_bins": 10},
+}  # fmt: skip
+
+
+class UNetLevel(nn.Module):
+    """One U-Net level of BicycleGAN's ``G_Unet_add_all``: ``[x ++ z] -> down -> inner level -> up``, skip ``++ x``."""
+
+    def __init__(self, outer: int, inner: int, nz: int, sub: UNetLevel | None, in_ch: int | None = None) -> None:
+        super().__init__()
+        self.outermost, self.sub = in_ch is not None, sub
+        down = nn.Conv2d((in_ch or outer) + nz, inner, 4, 2, 1)
+        up_in = inner if sub is None else inner * 2
+        if self.outermost:
+            self.down = nn.Sequential(down)
+            self.up = nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.Tanh())
+        else:
+            norm = [] if sub is None else [nn.InstanceNorm2d(inner, affine=True)]  # no norm at 1x1
+            self.down = nn.Sequential(nn.LeakyReLU(0.2, True), down, *norm)
+            self.up = nn.Sequential(
+                nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.InstanceNorm2d(outer, affine=True)
+            )
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Features x (B, C, H, W) and latents z (B, nz) -> this level's output (with the skip ``++ x`` inside)."""
+        h = self.down(torch.cat([x, z[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1))
+        if self.sub is not None:
+            h = self.sub(h, z)
+        h = self.up(h)
+        return h if self.outermost else torch.cat([h, x], dim=1)
+
+
+class Generator(nn.Module):
+    """U-Net with ``levels`` levels (8 for 256 px), widths ngf, 2, 4, then 8 x ngf; z enters every level."""
+
+    def __init__(self, levels: int, nz: int = 8, ngf: int = 64, channels: int = 3) -> None:
+        super().__init__()
+        if levels < 5:
+            raise ValueError(f"the U-Net needs at least 5 levels (32 px), got {levels}")
+        block = UNetLevel(ngf * 8, ngf * 8, nz, None)
+        for _ in range(levels - 5):
+            block = UNetLevel(ngf * 8, ngf * 8, nz, block)
+        for mult in (4, 2, 1):
+            block = UNetLevel(ngf * mult, ngf * mult * 2, nz, block)
+        self.net = UNetLevel(channels, ngf, nz, block, in_ch=channels)
+
+    def forward(self, a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Input images (B, 3, S, S) and latents (B, nz) -> outputs (B, 3, S, S) in [-1, 1]."""
+        return self.net(a, z)
+
+
+def patch_gan(in_ch: int, ndf: int, layers: int) -> nn.Sequential:
+    """pix2pix's n-layer PatchGAN (InstanceNorm, LeakyReLU 0.2): a map of real/fake logits."""
+    mods: list[nn.Module] = [nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    width = ndf
+    for n in range(1, layers + 1):
+        out, stride = ndf * min(2**n, 8), 2 if n < layers else 1
+        mods += [nn.Conv2d(width, out, 4, stride, 1), nn.InstanceNorm2d(out, affine=True), nn.LeakyReLU(0.2, True)]
+        width = out
+    return nn.Sequential(*mods, nn.Conv2d(width, 1, 4, 1, 1))
+
+
+class TwoScaleDiscriminator(nn.Module):
+    """Two conditional PatchGANs, on ``A ++ B`` and on its 2x average-pooled copy."""
+
+    def __init__(self, ndf: int = 64, layers: int = 3, channels: int = 3) -> None:
+        super().__init__()
+        self.scales = nn.ModuleList([patch_gan(2 * channels, ndf, layers) for _ in range(2)])
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
+        """Condition and image -> one logit map per scale."""
+        x = torch.cat([a, b], dim=1)
+        small = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+        return [self.scales[0](x), self.scales[1](small)]
+
+
+def lsgan(outputs: list[torch.Tensor], target: float) -> torch.Tensor:
+    """LSGAN loss summed over the scales: mean squared distance of the logits to ``target``."""
+    return sum(F.mse_loss(o.float(), torch.full_like(o.float(), target)) for o in outputs)
+
+
+def build_parser() -> object:
+    """The command line: the common options plus the pix2pix ones."""
+    parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/pix2pix_facades")
+    p2p = parser.add_argument_group("pix2pix")
+    p2p.add_argument(
+        "--direction",
+        choices=["AtoB", "BtoA"],
+        default="BtoA",
+        help="real data: which half is the input (default: BtoA)",
+    )
+    p2p.add_argument("--nz", type=int, default=8, help="latent size (default: 8)")
+    p2p.add_argument("--lambda-l1", type=float, default=10.0, help="weight of L1(first sample, target) (default: 10)")
+    options = {
+        "ngf": "G width",
+        "ndf": "D width",
+        "d_layers": "PatchGAN layers",
+        "decay_epochs": "epochs of linear LR decay at the end of --epochs",
+        "load_size": "real data: resize side before the random crop",
+        "crop_size": "image side",
+    }
+    cli.add_preset_options(p2p, PRESETS, options)
+    return parser
+
+
+def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    """Training pairs and evaluation pairs."""
+    if args.dataset == "builtin":
+        return BlockFacades("train", args.crop_size), BlockFacades("val", args.crop_size, layouts=args.eval_inputs)
+    sizes = {"direction": args.direction, "load_size": args.load_size, "crop_size": args.crop_size}
+    return AlignedPairs(args.data_root, "train", **sizes), AlignedPairs(args.data_root, "val", **sizes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    levels = math.log2(args.crop_size)
+    if not levels.is_integer() or levels < 5:
+        parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
+    if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
+        parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
+    try:
+        train_set, eval_set = load_data(args)
+    except DatasetError as error:
+        parser.error(str(error))
+    runtime = Runtime.start(args.device, args.amp)
+    torch.manual_seed(args.seed)
+    net_g = runtime.wrap(init_normal(Generator(int(levels), args.nz, args.ngf)))
+    net_d = runtime.wrap(init_normal(TwoScaleDiscriminator(args.ndf, args.d_layers)))
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    per_epoch = steps_per_epoch(len(train_set), args.batch_size, runtime.world_size)
+    total = total_steps(args, per_epoch)
+    decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
+    parts = Parts(
+        models={"G": net_g, "D": net_d},
+        optimizers={"G": opt_g, "D": opt_d},
+        hook=ModeSeekingHook(net_g, latent="z", weight=args.ms_weight, loss=ModeSeekingLoss(distance=args.ms_distance)),
+        scaler=runtime.grad_scaler(),
+        schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in (("G", opt_g), ("D", opt_d))},
+    )
+    scaler, hook = parts.scaler, parts.hook
+
+    def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
+        a, b = batch
+        a2, z = paired_inputs(a, args.nz, generator=rng)  # [A; A], [z1; z2]
+        with runtime.autocast():
+            fake = net_g(a2, z=z)  # one forward of the 2B batch; the hook captures z and fake
+            loss_d = lsgan(net_d(a, b), 1.0) + lsgan(net_d(a2, fake.detach()), 0.0)
+        opt_d.zero_grad(set_to_none=True)
+        scaler.scale(loss_d).backward()
+        scaler.step(opt_d)
+        with frozen(net_d), runtime.autocast():
+            loss_adv = lsgan(unwrap(net_d)(a2, fake), 1.0)
+            loss_l1 = args.lambda_l1 * F.l1_loss(fake[: a.shape[0]].float(), b)  # the first sample only
+        ms = hook.loss()  # ms_weight x MSGAN's term on the two halves
+        loss_g = loss_adv + loss_l1 + (ms if args.ms_weight else 0.0)  # baseline: the term is only logged
+        opt_g.zero_grad(set_to_none=True)
+        scaler.scale(loss_g).backward()
+        scaler.step(opt_g)
+        scaler.update()
+        return {"D": loss_d.detach(), "G": loss_adv.detach(), "L1": loss_l1.detach(), "ms": ms.detach()}
+
+    builtin = isinstance(eval_set, BlockFacades)
+    count = args.eval_inputs if builtin else min(args.eval_inputs, len(eval_set))
+    inputs = torch.stack([eval_set[i * BlockFacades.num_modes if builtin else i][0] for i in range(count)])
+    plain_g = unwrap(net_g)
+
+    def samples(path: Path) -> None:
+        rows = min(6, count)
+        targets = torch.stack([eval_set[i * BlockFacades.num_modes if builtin else i][1] for i in range(rows)])
+        fake = sample_per_condition(plain_g, inputs[:rows], 6, args.nz, derive_seed(args.seed, 0x6121D))
+        save_grid(torch.cat([inputs[:rows, None], targets[:, None], fake], dim=1), path, scale=4 if builtin else 1)
+
+    def evaluate() -> tuple[dict, dict]:
+        fake = sample_per_condition(plain_g, inputs, args.eval_samples, args.nz, derive_seed(args.seed, 0xE7A1))
+        real = torch.stack([eval_set[i][1] for i in range(len(eval_set) if builtin else count)])
+        modes = None
+        if builtin:
+            groups = {f"input_{i}": (fake[i], eval_set.prototypes(i)) for i in range(count)}
+            modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
+        return report(args, real, fake, {"all": (real, fake.flatten(0, 1))}, {"all": fake}, modes)
+
+    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="pix2pix_facades")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
