@@ -31,3 +31,15 @@ def np64(t):
     if isinstance(t, (list, tuple)):
         return [np64(x) for x in t]
     return t.detach().double().numpy()
+
+
+def load_script(path, name: str):
+    """Import a script that is not in a package (an example or a benchmark) as module ``name``."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

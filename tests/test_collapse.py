@@ -7,22 +7,20 @@ Over seeds 0-5 the plain GAN hits 1.00-1.50 and the regularized one 1.75-2.25 (s
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.helpers import load_script
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "toy_mixture.py"
 
 
 @pytest.fixture(scope="module")
 def toy():
-    spec = importlib.util.spec_from_file_location("toy_mixture", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["toy_mixture"] = module
-    spec.loader.exec_module(module)
+    module = load_script(EXAMPLE, "toy_mixture")
     yield module
     sys.modules.pop("toy_mixture", None)
 

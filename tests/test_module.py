@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
 import torch
 
 from tests.helpers import batch, randn
-from torch_modeseek import ModeSeekingLoss, mode_seeking_loss_all_pairs
+from torch_modeseek import ModeSeekingLoss, mode_seeking_loss, mode_seeking_loss_all_pairs
 
 
 def test_module_has_no_parameters_or_buffers():
@@ -56,3 +57,17 @@ def test_gradient_reaches_the_generator():
     x1, x2 = generator(z).chunk(2)
     ModeSeekingLoss()(*z.chunk(2), x1, x2).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters())
+
+
+def test_options_read_as_attributes_and_set_with_validation():
+    ms = ModeSeekingLoss(form="clamped", tau=2.0)
+    assert (ms.form, ms.tau, ms.eps) == ("clamped", 2.0, 1e-5)
+    assert ms.options._asdict()["tau"] == 2.0
+    ms.tau = 3.0
+    assert ms.options.tau == 3.0
+    assert "tau=3.0" in repr(ms)
+    with pytest.raises(ValueError, match=r"tau must be a positive finite number; got -1.0"):
+        ms.tau = -1.0
+    assert ms.tau == 3.0
+    z1, z2, x1, x2 = batch(3, 8, (4, 4))
+    torch.testing.assert_close(ms(z1, z2, x1, x2), mode_seeking_loss(z1, z2, x1, x2, form="clamped", tau=3.0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -56,6 +56,26 @@ def _check_positive_number(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a positive finite number; got {type(value).__name__}")
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number; got {value!r}")
+
+
+class LossOptions(NamedTuple):
+    """The keyword options of the mode-seeking loss, validated once by :func:`make_options`."""
+
+    distance: str | Callable[[Tensor, Tensor], Tensor] = "l1"
+    latent_distance: str | Callable[[Tensor, Tensor], Tensor] = "l1"
+    eps: float = 1e-5
+    form: str = "reciprocal"
+    reduction: str = "batch"
+    tau: float | None = None
+    detach_second: bool = False
+    backend: str = "auto"
+
+
+def make_options(**options: Any) -> LossOptions:
+    """Validate the loss options (see :func:`check_options`) and return them as a :class:`LossOptions`."""
+    made = LossOptions(**options)
+    check_options(**made._asdict())
+    return made
 
 
 def check_options(

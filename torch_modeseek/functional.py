@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from torch_modeseek._checks import check_all_pairs, check_options, check_paired
+from torch_modeseek._checks import LossOptions, check_all_pairs, check_paired, make_options
 from torch_modeseek.distances import Distance, Features, sample_distance, upper_pair_distance
 from torch_modeseek.ops._reference import upper_pairs
 
@@ -74,38 +74,14 @@ def reduce_terms(
     return loss, ratio
 
 
-def paired_terms(
-    z1: Tensor,
-    z2: Tensor,
-    x1: Features,
-    x2: Features,
-    *,
-    distance: Distance = "l1",
-    latent_distance: Distance = "l1",
-    eps: float = 1e-5,
-    form: str = "reciprocal",
-    reduction: str = "batch",
-    tau: float | None = None,
-    detach_second: bool = False,
-    backend: str = "auto",
-) -> tuple[Tensor, Tensor]:
-    """Validate, then return ``(loss, ratio)`` of :func:`mode_seeking_loss` (the ratio is for logging)."""
-    check_options(
-        distance=distance,
-        latent_distance=latent_distance,
-        eps=eps,
-        form=form,
-        reduction=reduction,
-        tau=tau,
-        detach_second=detach_second,
-        backend=backend,
-    )
+def paired_terms(z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions) -> tuple[Tensor, Tensor]:
+    """Check the inputs, then return ``(loss, ratio)`` of :func:`mode_seeking_loss` (the ratio is for logging)."""
     x1s, x2s = check_paired(z1, z2, x1, x2)
-    if detach_second:
+    if options.detach_second:
         x2s = [t.detach() for t in x2s]
-    dx = sample_distance(x1s, x2s, distance, backend=backend, name="distance")
-    dz = sample_distance([z1], [z2], latent_distance, backend=backend, name="latent_distance")
-    return reduce_terms(dx, dz, eps=eps, form=form, reduction=reduction, tau=tau)
+    dx = sample_distance(x1s, x2s, options.distance, backend=options.backend, name="distance")
+    dz = sample_distance([z1], [z2], options.latent_distance, backend=options.backend, name="latent_distance")
+    return reduce_terms(dx, dz, eps=options.eps, form=options.form, reduction=options.reduction, tau=options.tau)
 
 
 def mode_seeking_loss(
@@ -168,11 +144,7 @@ def mode_seeking_loss(
         True
         >>> loss.backward()
     """
-    loss, _ = paired_terms(
-        z1,
-        z2,
-        x1,
-        x2,
+    options = make_options(
         distance=distance,
         latent_distance=latent_distance,
         eps=eps,
@@ -182,40 +154,18 @@ def mode_seeking_loss(
         detach_second=detach_second,
         backend=backend,
     )
-    return loss
+    return paired_terms(z1, z2, x1, x2, options)[0]
 
 
-def all_pairs_terms(
-    z: Tensor,
-    x: Features,
-    *,
-    distance: Distance = "l1",
-    latent_distance: Distance = "l1",
-    eps: float = 1e-5,
-    form: str = "reciprocal",
-    reduction: str = "batch",
-    tau: float | None = None,
-    detach_second: bool = False,
-    backend: str = "auto",
-) -> tuple[Tensor, Tensor]:
-    """Validate, then return ``(loss, ratio)`` of :func:`mode_seeking_loss_all_pairs` (the ratio is for logging)."""
-    check_options(
-        distance=distance,
-        latent_distance=latent_distance,
-        eps=eps,
-        form=form,
-        reduction=reduction,
-        tau=tau,
-        detach_second=detach_second,
-        backend=backend,
-    )
+def all_pairs_terms(z: Tensor, x: Features, options: LossOptions) -> tuple[Tensor, Tensor]:
+    """Check the inputs, then return ``(loss, ratio)`` of :func:`mode_seeking_loss_all_pairs` (ratio for logging)."""
     xs = check_all_pairs(z, x)
-    if detach_second:
-        dx = _upper_pairs_detached_second(xs, distance, backend)
+    if options.detach_second:
+        dx = _upper_pairs_detached_second(xs, options.distance, options.backend)
     else:
-        dx = upper_pair_distance(xs, distance, backend=backend, name="distance")
-    dz = upper_pair_distance([z], latent_distance, backend=backend, name="latent_distance")
-    return reduce_terms(dx, dz, eps=eps, form=form, reduction=reduction, tau=tau)
+        dx = upper_pair_distance(xs, options.distance, backend=options.backend, name="distance")
+    dz = upper_pair_distance([z], options.latent_distance, backend=options.backend, name="latent_distance")
+    return reduce_terms(dx, dz, eps=options.eps, form=options.form, reduction=options.reduction, tau=options.tau)
 
 
 def mode_seeking_loss_all_pairs(
@@ -267,9 +217,7 @@ def mode_seeking_loss_all_pairs(
         torch.Size([])
         >>> loss.backward()
     """
-    loss, _ = all_pairs_terms(
-        z,
-        x,
+    options = make_options(
         distance=distance,
         latent_distance=latent_distance,
         eps=eps,
@@ -279,7 +227,7 @@ def mode_seeking_loss_all_pairs(
         detach_second=detach_second,
         backend=backend,
     )
-    return loss
+    return all_pairs_terms(z, x, options)[0]
 
 
 def _upper_pairs_detached_second(xs: list[Tensor], distance: Distance, backend: str) -> Tensor:

@@ -224,9 +224,9 @@ class ModeSeekingHook:
         if self.samples == 2:
             x1 = xs[0] if isinstance(xs, Tensor) else [t[0] for t in xs]
             x2 = xs[1] if isinstance(xs, Tensor) else [t[1] for t in xs]
-            term, ratio = paired_terms(zs[0], zs[1], x1, x2, **self.criterion.options())  # type: ignore[arg-type]
+            term, ratio = paired_terms(zs[0], zs[1], x1, x2, self.criterion.options)
         else:
-            term, ratio = all_pairs_terms(zs, xs, **self.criterion.options())  # type: ignore[arg-type]
+            term, ratio = all_pairs_terms(zs, xs, self.criterion.options)
         weight = self.weight
         self.step += 1
         self.last_ratio = ratio.detach()

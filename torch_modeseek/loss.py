@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from torch_modeseek._checks import check_options
+from torch_modeseek._checks import LossOptions, make_options
 from torch_modeseek.distances import Distance, Features
-from torch_modeseek.functional import mode_seeking_loss, mode_seeking_loss_all_pairs
+from torch_modeseek.functional import all_pairs_terms, paired_terms
 
 
 class ModeSeekingLoss(nn.Module):
@@ -57,7 +57,7 @@ class ModeSeekingLoss(nn.Module):
         backend: str = "auto",
     ) -> None:
         super().__init__()
-        check_options(
+        self._options = make_options(
             distance=distance,
             latent_distance=latent_distance,
             eps=eps,
@@ -67,38 +67,36 @@ class ModeSeekingLoss(nn.Module):
             detach_second=detach_second,
             backend=backend,
         )
-        self.distance = distance
-        self.latent_distance = latent_distance
-        self.eps = eps
-        self.form = form
-        self.reduction = reduction
-        self.tau = tau
-        self.detach_second = detach_second
-        self.backend = backend
 
-    def options(self) -> dict[str, object]:
-        """The keyword options of this loss, as accepted by the functional API."""
-        return {
-            "distance": self.distance,
-            "latent_distance": self.latent_distance,
-            "eps": self.eps,
-            "form": self.form,
-            "reduction": self.reduction,
-            "tau": self.tau,
-            "detach_second": self.detach_second,
-            "backend": self.backend,
-        }
+    @property
+    def options(self) -> LossOptions:
+        """The validated options (a named tuple; ``options._asdict()`` gives the functional API's keywords)."""
+        return self._options
+
+    def __getattr__(self, name: str) -> object:
+        """Read an option as an attribute: ``loss.eps``, ``loss.form``, ..."""
+        options = self.__dict__.get("_options")
+        if options is not None and name in LossOptions._fields:
+            return getattr(options, name)
+        return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Setting an option (``loss.eps = 1e-4``) validates it and replaces the options as a whole."""
+        if name in LossOptions._fields and "_options" in self.__dict__:
+            self.__dict__["_options"] = make_options(**{**self._options._asdict(), name: value})
+            return
+        super().__setattr__(name, value)
 
     def forward(self, z1: Tensor, z2: Tensor, x1: Features, x2: Features) -> Tensor:
         """Mode-seeking loss of the pairs ``(z1, x1)``, ``(z2, x2)`` that share their conditions."""
-        return mode_seeking_loss(z1, z2, x1, x2, **self.options())  # type: ignore[arg-type]
+        return paired_terms(z1, z2, x1, x2, self._options)[0]
 
     def all_pairs(self, z: Tensor, x: Features) -> Tensor:
         """Loss over every pair of the S samples per condition: ``z``, ``x`` of shape (S, B, ...).
 
         See :func:`torch_modeseek.functional.mode_seeking_loss_all_pairs`.
         """
-        return mode_seeking_loss_all_pairs(z, x, **self.options())  # type: ignore[arg-type]
+        return all_pairs_terms(z, x, self._options)[0]
 
     def extra_repr(self) -> str:
         """Show the options; the optional ones only when they differ from their defaults."""
