@@ -58,7 +58,7 @@ _REAL = {"epochs": 1200, "decay_epochs": 600, "batch_size": 2, "lr": 1e-4, "ngf"
          "load_size": 256, "crop_size": 216, "save_every": 5000, "eval_every": 0, "eval_inputs": 50,
          "eval_samples": 5, "ndb_bins": 20}  # fmt: skip
 PRESETS = {
-    "builtin": {"epochs": 4, "decay_epochs": 2, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
+    "builtin": {"epochs": 12, "decay_epochs": 6, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
                 "load_size": 32, "crop_size": 32, "concat": 1, "save_every": 500, "eval_every": 0,
                 "eval_inputs": 16, "eval_samples": 16, "ndb_bins": 16},
     "yosemite": {**_REAL, "concat": 1},
