@@ -56,6 +56,8 @@ class Parts:
         hook: the mode-seeking hook of the generator.
         scaler: the AMP gradient scaler (disabled without AMP).
         schedulers: LR schedulers by name; :func:`fit` steps each once per iteration.
+        extra_hooks: further mode-seeking hooks by name (e.g. one per translation direction); saved and restored
+            with the rest; the progress bar shows ``hook``'s ratio.
     """
 
     models: dict[str, nn.Module]
@@ -63,6 +65,7 @@ class Parts:
     hook: ModeSeekingHook
     scaler: torch.amp.GradScaler
     schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = field(default_factory=dict)
+    extra_hooks: dict[str, ModeSeekingHook] = field(default_factory=dict)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything the parts hold, in ``weights_only``-loadable types."""
@@ -72,6 +75,7 @@ class Parts:
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict(),
             "hook": self.hook.state_dict(),
+            "extra_hooks": {k: h.state_dict() for k, h in self.extra_hooks.items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -85,6 +89,8 @@ class Parts:
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.hook.load_state_dict(state["hook"])
+        for k, h in self.extra_hooks.items():
+            h.load_state_dict(state["extra_hooks"][k])
 
 
 @contextlib.contextmanager

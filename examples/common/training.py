@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
-__all__ = ["LinearDecayAfter", "init_normal"]
+__all__ = ["LinearDecayAfter", "StepCounter", "init_normal"]
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
@@ -46,3 +47,20 @@ class LinearDecayAfter:
         """The LR factor at ``step``."""
         decay = max(1, self.total - self.constant)
         return max(0.0, 1.0 - max(0, step - self.constant) / decay)
+
+
+class StepCounter(nn.Module):
+    """The global iteration count as a buffer, saved and resumed with the models (put it in ``Parts.models``).
+
+    For trainers whose update schedule depends on the iteration (e.g. DRIT's content discriminator alone on 2 of 3).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    def forward(self) -> int:
+        """The count before this call, then add one."""
+        value = int(self.count)
+        self.count += 1
+        return value

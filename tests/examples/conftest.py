@@ -14,13 +14,22 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = {"dcgan": REPO / "examples" / "dcgan_cifar10.py", "pix2pix": REPO / "examples" / "pix2pix_facades.py"}
+SCRIPTS = {
+    "dcgan": REPO / "examples" / "dcgan_cifar10.py",
+    "pix2pix": REPO / "examples" / "pix2pix_facades.py",
+    "stackgan": REPO / "examples" / "stackgan_birds.py",
+    "drit": REPO / "examples" / "drit_yosemite.py",
+}
 # Tiny networks and evaluations: a few seconds per run on a CPU core.
 TINY = {
     "dcgan": ["--ngf", "4", "--ndf", "4", "--batch-size", "4", "--eval-inputs", "80", "--eval-samples", "2",
               "--ndb-bins", "2"],
     "pix2pix": ["--ngf", "4", "--ndf", "4", "--batch-size", "2", "--eval-inputs", "2", "--eval-samples", "2",
                 "--ndb-bins", "2"],
+    "stackgan": ["--ngf", "8", "--ndf", "4", "--c-dim", "8", "--base-size", "8", "--batch-size", "2",
+                 "--eval-inputs", "2", "--eval-samples", "2", "--ndb-bins", "2"],
+    "drit": ["--ngf", "8", "--ndf", "4", "--crop-size", "32", "--d-layers", "2", "--batch-size", "1",
+             "--eval-inputs", "2", "--eval-samples", "2", "--ndb-bins", "2"],
 }  # fmt: skip
 
 

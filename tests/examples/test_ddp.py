@@ -12,7 +12,7 @@ from examples.common.checkpoint import latest_checkpoint, load_checkpoint
 from .conftest import REPO, SCRIPTS, TINY, read_metrics, trainer_env
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix"])
+@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
 def test_torchrun_two_cpu_processes(task, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(SCRIPTS[task]),

@@ -13,7 +13,7 @@ from examples.common.checkpoint import latest_checkpoint, load_checkpoint
 
 from .conftest import read_metrics, run_trainer, trainer_cmd, trainer_env
 
-STEPS = {"dcgan": 24, "pix2pix": 20}
+STEPS = {"dcgan": 24, "pix2pix": 20, "stackgan": 20, "drit": 20}
 
 
 def _assert_same_state(a: dict, b: dict, path: str = "") -> None:
@@ -31,7 +31,7 @@ def _assert_same_state(a: dict, b: dict, path: str = "") -> None:
         assert a == b, path
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix"])
+@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
 def test_sigkill_then_resume_equals_uninterrupted(task, tmp_path):
     total = STEPS[task]
     args = ["--max-steps", str(total), "--save-every", "5", "--eval-every", "12", "--num-workers", "1"]

@@ -9,7 +9,7 @@ import pytest
 from .conftest import SCRIPTS, read_metrics, run_trainer
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix"])
+@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
 def test_smoke_builtin(task, tmp_path):
     out = tmp_path / "run"
     proc = run_trainer(task, out, "--max-steps", "4", "--eval-every", "2", "--save-every", "2")
@@ -95,7 +95,7 @@ def test_bad_data_root_shows_the_expected_layout(tmp_path):
     assert "cifar-10-batches-py/" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix"])
+@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
 def test_help_documents_every_common_option(task):
     import subprocess
     import sys

@@ -1,0 +1,339 @@
+"""StackGAN++ on CUB-200-2011 birds, conditioned on text, with the mode-seeking term (MSGAN, Mao et al. CVPR 2019, 4.4).
+
+    python examples/stackgan_birds.py                                # built-in birds and captions, about 10 CPU minutes
+    python examples/stackgan_birds.py --ms-weight 0                  # the baseline
+    python examples/stackgan_birds.py --dataset cub --data-root data/birds
+    torchrun --nproc_per_node 2 examples/stackgan_birds.py --max-steps 100
+
+The network of StackGAN++ (Zhang et al., TPAMI 2018): conditioning augmentation turns a caption embedding into
+c = mu + sigma * eps (FC + GLU; KL(N(mu, sigma) || N(0, I)) x 2 in G's loss); a tree generator maps z ++ c through FC +
+GLU to 4x4 and upsampling GLU blocks to the first stage's features, and each further stage joins c again (3x3 conv
++ GLU), runs 2 residual blocks and upsamples x2; every stage has its own 3x3 conv + tanh image (64/128/256 px on real
+data). One discriminator per stage has an unconditional logit (real or not) and a conditional one (image ++ c: does
+it match the caption); D is trained on the real image (real), the real image of another class with this caption
+(wrong) and the generated image (fake), with the unconditional terms at weight 1. Adam 2e-4, betas (0.5, 0.999);
+an EMA copy of G (decay 0.999) is what is saved and evaluated.
+
+The mode-seeking term: each step runs G once on [c; c] with [z1; z2] (torch_modeseek.paired_inputs; the two samples
+of a pair share the caption and the augmentation noise eps, so they differ in z only) and ModeSeekingHook compares
+the FINAL stage only (output=(0, -1) of G's (stages, mu, logvar)), as the paper did.
+
+Real data: the StackGAN ``birds`` folder (CUB-200-2011 images and bounding boxes, char-CNN-RNN embeddings N x 10 x
+1024, filenames and class_info pickles, text/); 1 of the 10 captions per step; bounding-box crop, resize to 304,
+random 256 crop, flip; batch 4 pairs per process (REFERENCE.md). Built-in data: drawn birds whose captions name the
+body and wing colours (16 classes) and leave pose, background and size free (8 known modes per caption), with a
+deterministic hashing text encoder producing embeddings of the same (N, 10, 1024) shape; stages 16/32/64 px.
+Evaluation (EMA generator): per evaluation caption several samples (50 on real data), pixel-L1 diversity, NDB/JSD
+against the test images, known-mode coverage on built-in data, FID with --fid-weights, LPIPS with its weights; the
+grid shows one caption per row, its real image and samples.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `examples.common` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from examples.common import cli
+from examples.common.data import DatasetError
+from examples.common.data.builtin_birds import BirdCaptions
+from examples.common.data.captioned import CaptionedImages
+from examples.common.data.cub import CUBBirds
+from examples.common.data.seeding import derive_seed
+from examples.common.ema import ema_copy, ema_update
+from examples.common.evaluation import coverage_groups, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.grids import save_grid
+from examples.common.loop import Parts, evaluating, fit
+from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.training import init_normal
+from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
+
+DATASETS = ("builtin", "cub")
+PRESETS = {
+    "builtin": {"epochs": 12, "batch_size": 16, "lr": 2e-4, "ngf": 32, "ndf": 16, "c_dim": 32, "base_size": 16,
+                "ema_decay": 0.99, "save_every": 200, "eval_every": 0, "eval_inputs": 16, "eval_samples": 24,
+                "ndb_bins": 16},
+    "real": {"epochs": 600, "batch_size": 4, "lr": 2e-4, "ngf": 64, "ndf": 64, "c_dim": 128, "base_size": 64,
+             "ema_decay": 0.999, "save_every": 2000, "eval_every": 0, "eval_inputs": 100, "eval_samples": 50,
+             "ndb_bins": 100},
+}  # fmt: skip
+
+
+def glu_conv(cin: int, cout: int, up: bool = False) -> nn.Sequential:
+    """(x2 nearest upsampling), 3x3 conv to 2 x cout, BatchNorm, GLU: StackGAN++'s upBlock / Block3x3_relu."""
+    layers = [nn.Upsample(scale_factor=2, mode="nearest")] if up else []
+    return nn.Sequential(*layers, nn.Conv2d(cin, cout * 2, 3, 1, 1, bias=False), nn.BatchNorm2d(cout * 2), nn.GLU(1))
+
+
+class ResBlock(nn.Module):
+    """x + (3x3 conv, BN, GLU, 3x3 conv, BN)(x)."""
+
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(glu_conv(ch, ch), nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual update of x (B, ch, H, W)."""
+        return x + self.body(x)
+
+
+class CondAugment(nn.Module):
+    """Conditioning augmentation: embedding -> FC + GLU -> (mu, logvar); c = mu + exp(logvar / 2) * eps."""
+
+    def __init__(self, t_dim: int, c_dim: int) -> None:
+        super().__init__()
+        self.fc, self.c_dim = nn.Sequential(nn.Linear(t_dim, c_dim * 4), nn.GLU(1)), c_dim
+
+    def forward(self, embedding: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, t_dim) embeddings and (B, c_dim) noise -> (c, mu, logvar)."""
+        mu, logvar = self.fc(embedding).split(self.c_dim, dim=1)
+        return mu + torch.exp(0.5 * logvar) * eps, mu, logvar
+
+
+class Generator(nn.Module):
+    """The tree generator: z ++ c -> 4x4 -> stage 1 at ``base`` px -> each further stage at twice the size."""
+
+    def __init__(self, nz: int, t_dim: int, c_dim: int, ngf: int, base: int, stages: int) -> None:
+        super().__init__()
+        ups = int(math.log2(base // 4))
+        width = ngf * 2**ups  # StackGAN++: 16 ngf at 4x4 for a 64 px first stage
+        self.ca, self.width = CondAugment(t_dim, c_dim), width
+        self.fc = nn.Sequential(
+            nn.Linear(nz + c_dim, width * 16 * 2, bias=False), nn.BatchNorm1d(width * 32), nn.GLU(1)
+        )
+        self.init = nn.Sequential(*[glu_conv(width // 2**k, width // 2 ** (k + 1), up=True) for k in range(ups)])
+        self.joins = nn.ModuleList()
+        self.nexts = nn.ModuleList()
+        self.to_image = nn.ModuleList([nn.Sequential(nn.Conv2d(ngf, 3, 3, 1, 1), nn.Tanh())])
+        for k in range(1, stages):
+            ch = ngf // 2 ** (k - 1)
+            self.joins.append(glu_conv(ch + c_dim, ch))
+            self.nexts.append(nn.Sequential(ResBlock(ch), ResBlock(ch), glu_conv(ch, ch // 2, up=True)))
+            self.to_image.append(nn.Sequential(nn.Conv2d(ch // 2, 3, 3, 1, 1), nn.Tanh()))
+
+    def forward(
+        self, z: torch.Tensor, embedding: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Latents (B, nz), caption embeddings (B, t_dim), augmentation noise (B, c_dim; drawn when None).
+
+        Returns:
+            ``(images, mu, logvar)``: one (B, 3, s, s) image per stage in [-1, 1], and the augmentation's moments.
+        """
+        if eps is None:
+            eps = torch.randn(embedding.shape[0], self.ca.c_dim, device=embedding.device, dtype=embedding.dtype)
+        c, mu, logvar = self.ca(embedding, eps)
+        h = self.init(self.fc(torch.cat([z, c.to(z.dtype)], dim=1)).view(z.shape[0], self.width, 4, 4))
+        images = [self.to_image[0](h)]
+        for join, nxt, to_image in zip(self.joins, self.nexts, self.to_image[1:], strict=True):
+            h = nxt(join(torch.cat([h, c[:, :, None, None].expand(-1, -1, *h.shape[2:]).to(h.dtype)], dim=1)))
+            images.append(to_image(h))
+        return images, mu, logvar
+
+
+def leaky_conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm: bool = True) -> list[nn.Module]:
+    """Conv (bias only without norm), BatchNorm, LeakyReLU 0.2."""
+    conv = nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, bias=not norm)
+    return [conv, *([nn.BatchNorm2d(cout)] if norm else []), nn.LeakyReLU(0.2, True)]
+
+
+class StageDiscriminator(nn.Module):
+    """One stage's D (StackGAN++'s D_NET64/128/256 for 64/128/256 px): image code, conditional and unconditional logit.
+
+    Stride-2 convs down to 4x4 (widths ndf, 2 ndf, ...; 3x3 convs back to 8 ndf beyond that), then an unconditional
+    logit on the code and a conditional one on the code ++ c.
+    """
+
+    def __init__(self, size: int, ndf: int, c_dim: int) -> None:
+        super().__init__()
+        layers, width = leaky_conv(3, ndf, 4, 2, norm=False), ndf
+        for _ in range(int(math.log2(size // 4)) - 1):
+            layers += leaky_conv(width, width * 2, 4, 2)
+            width *= 2
+        while width > ndf * 8:
+            layers += leaky_conv(width, width // 2)
+            width //= 2
+        self.code = nn.Sequential(*layers)
+        self.joint = nn.Sequential(*leaky_conv(width + c_dim, width))
+        self.cond = nn.Conv2d(width, 1, 4, 4)
+        self.uncond = nn.Conv2d(width, 1, 4, 4)
+
+    def forward(self, image: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (B, 3, s, s) and condition codes (B, c_dim) -> (conditional, unconditional) logits, (B,) each."""
+        h = self.code(image)
+        joint = self.joint(torch.cat([h, c[:, :, None, None].expand(-1, -1, 4, 4).to(h.dtype)], dim=1))
+        return self.cond(joint).flatten(), self.uncond(h).flatten()
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Binary cross-entropy of logits against a constant label (in float32)."""
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
+
+
+def init_weights(module: nn.Module) -> nn.Module:
+    """StackGAN++'s initialisation: conv N(0, 0.02), BatchNorm N(1, 0.02), linear orthogonal."""
+    init_normal(module)
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.orthogonal_(m.weight)
+    return module
+
+
+def build_parser() -> object:
+    """The command line: the common options plus the StackGAN++ ones."""
+    parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/stackgan_birds")
+    net = parser.add_argument_group("StackGAN++")
+    net.add_argument("--nz", type=int, default=100, help="latent size (default: 100)")
+    net.add_argument("--stages", type=int, choices=[1, 2, 3], default=3, help="generator stages (default: 3)")
+    net.add_argument("--kl-weight", type=float, default=2.0, help="weight of the augmentation's KL (default: 2)")
+    net.add_argument("--uncond-weight", type=float, default=1.0, help="weight of the unconditional terms (default: 1)")
+    net.add_argument(
+        "--ema-decay",
+        type=float,
+        help="EMA decay of the saved and evaluated G (default: 0.99 on builtin, 0.999 on real data)",
+    )
+    options = {"ngf": "G width", "ndf": "D width", "c_dim": "conditioning code size", "base_size": "stage-1 side"}
+    cli.add_preset_options(net, PRESETS, options)
+    return parser
+
+
+def load_data(args) -> tuple[CaptionedImages, CaptionedImages]:
+    """Training and test sets at the final stage's size."""
+    size = args.base_size * 2 ** (args.stages - 1)
+    if args.dataset == "builtin":
+        return BirdCaptions("train", size), BirdCaptions("test", size, per_mode=2)
+    return CUBBirds(args.data_root, "train", size), CUBBirds(args.data_root, "test", size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    if args.base_size < 8 or not math.log2(args.base_size).is_integer():
+        parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
+    if args.ngf % 2 ** (args.stages - 1):
+        parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
+    try:
+        train_set, eval_set = load_data(args)
+    except DatasetError as error:
+        parser.error(str(error))
+    runtime = Runtime.start(args.device, args.amp)
+    device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
+    sizes = [args.base_size * 2**k for k in range(args.stages)]
+    torch.manual_seed(args.seed)
+    plain_g = init_weights(Generator(args.nz, t_dim, args.c_dim, args.ngf, args.base_size, args.stages))
+    net_g = runtime.wrap(plain_g)
+    g_ema = ema_copy(unwrap(net_g))
+    nets_d = [runtime.wrap(init_weights(StageDiscriminator(s, args.ndf, args.c_dim))) for s in sizes]
+    adam = {"lr": args.lr, "betas": (0.5, 0.999)}
+    parts = Parts(
+        models={"G": net_g, "G_ema": g_ema, **{f"D{k}": d for k, d in enumerate(nets_d)}},
+        optimizers={"G": torch.optim.Adam(net_g.parameters(), **adam)}
+        | {f"D{k}": torch.optim.Adam(d.parameters(), **adam) for k, d in enumerate(nets_d)},
+        hook=ModeSeekingHook(
+            net_g, latent="z", output=(0, -1), weight=args.ms_weight, loss=ModeSeekingLoss(distance=args.ms_distance)
+        ),  # the final stage of (stages, mu, logvar)
+        scaler=runtime.grad_scaler(),
+    )
+    scaler, hook, opt_g = parts.scaler, parts.hook, parts.optimizers["G"]
+
+    def pyramid(images: torch.Tensor) -> list[torch.Tensor]:
+        """Real images at every stage's size (the final size as loaded; smaller ones resized, as StackGAN++)."""
+        return [images if s == images.shape[-1] else F.interpolate(images, size=s, mode="bilinear", antialias=True)
+                for s in sizes]  # fmt: skip
+
+    def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
+        real, wrong, embedding = batch
+        b = real.shape[0]
+        eps = torch.randn(b, args.c_dim, generator=rng).to(device)
+        (embedding2, eps2), z = paired_inputs((embedding, eps), args.nz, generator=rng)  # [c; c], [z1; z2]
+        reals, wrongs = pyramid(real), pyramid(wrong)
+        with runtime.autocast():
+            fakes, mu, logvar = net_g(z, embedding2, eps2)  # one forward of the 2B batch; the hook takes fakes[-1]
+        loss_d = torch.zeros((), device=device)
+        for k, net_d in enumerate(nets_d):
+            with runtime.autocast():
+                cond = mu.detach()
+                real_c, real_u = net_d(reals[k], cond[:b])
+                wrong_c, wrong_u = net_d(wrongs[k], cond[:b])
+                fake_c, fake_u = net_d(fakes[k].detach(), cond)
+                err = bce(real_c, 1.0) + bce(wrong_c, 0.0) + bce(fake_c, 0.0)
+                err = err + args.uncond_weight * (bce(real_u, 1.0) + bce(wrong_u, 1.0) + bce(fake_u, 0.0))
+            parts.optimizers[f"D{k}"].zero_grad(set_to_none=True)
+            scaler.scale(err).backward()
+            scaler.step(parts.optimizers[f"D{k}"])
+            loss_d = loss_d + err.detach()
+        with frozen(*nets_d), runtime.autocast():
+            loss_adv = torch.zeros((), device=device)
+            for k, net_d in enumerate(nets_d):
+                fake_c, fake_u = unwrap(net_d)(fakes[k], mu)
+                loss_adv = loss_adv + bce(fake_c, 1.0) + args.uncond_weight * bce(fake_u, 1.0)
+        kl = -0.5 * torch.mean(1 + logvar.float() - mu.float().pow(2) - logvar.float().exp())
+        ms = hook.loss()  # ms_weight x MSGAN's term on the two halves of the final stage
+        loss_g = loss_adv + args.kl_weight * kl + (ms if args.ms_weight else 0.0)  # baseline: the term is only logged
+        opt_g.zero_grad(set_to_none=True)
+        scaler.scale(loss_g).backward()
+        scaler.step(opt_g)
+        scaler.update()
+        ema_update(g_ema, unwrap(net_g), args.ema_decay)
+        return {"D": loss_d, "G": loss_adv.detach(), "KL": kl.detach(), "ms": ms.detach()}
+
+    builtin = isinstance(eval_set, BirdCaptions)
+    count = min(args.eval_inputs, BirdCaptions.num_classes if builtin else len(eval_set))
+    picks = torch.linspace(0, len(eval_set) - 1, count).long().tolist() if not builtin else list(range(count))
+    embeddings = torch.from_numpy(eval_set.embeddings[picks, 0]).float()  # caption 0 of each evaluation image
+    captions = [f"{k}: {(eval_set.captions(i) or [f'test image {i}'])[0]}" for k, i in enumerate(picks)]
+
+    def generate(emb: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
+        """(N, t_dim) embeddings -> (N, samples, 3, S, S) final-stage images of the EMA generator."""
+        gen, out = torch.Generator().manual_seed(seed), []
+        with evaluating(g_ema):
+            for chunk in emb.split(max(1, 256 // samples)):
+                rep = chunk.repeat_interleave(samples, 0)
+                z, eps = (
+                    torch.randn(rep.shape[0], args.nz, generator=gen),
+                    torch.randn(rep.shape[0], args.c_dim, generator=gen),
+                )
+                out.append(g_ema(z.to(device), rep.to(device), eps.to(device))[0][-1].float().cpu())
+        return torch.cat(out).reshape(emb.shape[0], samples, *out[0].shape[1:])
+
+    def samples(path: Path) -> None:
+        rows = min(8, count)
+        real = torch.stack([eval_set.image(i, None) for i in picks[:rows]])
+        fake = generate(embeddings[:rows], 8, derive_seed(args.seed, 0x6121D))
+        grid = torch.cat([real[:, None], fake], dim=1)
+        save_grid(grid, path, scale=2 if builtin else 1, labels=captions[:rows])
+
+    def evaluate() -> tuple[dict, dict]:
+        fake = generate(embeddings, args.eval_samples, derive_seed(args.seed, 0xE7A1))
+        n_real = len(eval_set) if builtin else min(len(eval_set), count * args.eval_samples)
+        real = torch.stack(
+            [eval_set.image(i, None) for i in torch.linspace(0, len(eval_set) - 1, n_real).long().tolist()]
+        )
+        summary, ndb_results = ndb_groups({"all": (real, fake.flatten(0, 1))}, args.ndb_bins)
+        summary = {**summary, **weighted_metrics(args, real, fake)}
+        if args.eval_samples > 1:
+            summary["diversity"] = diversity_groups({captions[i]: fake[i] for i in range(count)})
+            summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
+        if builtin:
+            groups = {
+                captions[i]: (fake[i], eval_set.prototypes(int(eval_set.class_ids[picks[i]]))) for i in range(count)
+            }
+            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
+            summary["modes_covered"] = summary["modes"]["modes_covered"]
+        return summary, ndb_results
+
+    try:
+        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="stackgan_birds")
+    finally:
+        runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
