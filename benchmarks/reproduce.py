@@ -32,7 +32,8 @@ WEIGHTS = (0.0, 1.0)
 # (key in metrics.json "evaluation", label, True when higher is better)
 METRICS = (
     ("diversity_l1", "diversity (pixel L1 between samples of one condition)", True),
-    ("modes_covered", "known modes covered per condition", True),
+    ("modes_classified", "known modes hit per condition (nearest-prototype labels)", True),
+    ("modes_covered", "known modes covered per condition (samples within the mode radius)", True),
     ("ndb", "NDB (statistically different bins)", False),
     ("jsd", "JSD of the bin proportions (nats)", False),
 )

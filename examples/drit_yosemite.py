@@ -46,7 +46,7 @@ from examples.common.data import DatasetError
 from examples.common.data.builtin_seasons import Seasons
 from examples.common.data.seeding import derive_seed
 from examples.common.data.unpaired import UnpairedFolders
-from examples.common.evaluation import coverage_groups, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
@@ -439,8 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         if builtin:
             cover = {f"A2B_{s}": (fake["A"][i], eval_set.prototypes("B", s)) for i, s in enumerate(picks)}
             cover |= {f"B2A_{s}": (fake["B"][i], eval_set.prototypes("A", s)) for i, s in enumerate(picks)}
-            summary["modes"] = coverage_groups(cover, eval_set.coverage_radius, eval_set.coverage_pool)
-            summary["modes_covered"] = summary["modes"]["modes_covered"]
+            attach_coverage(summary, cover, eval_set.coverage_radius, eval_set.coverage_pool)
         return summary, ndb_results
 
     try:

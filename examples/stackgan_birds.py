@@ -48,7 +48,7 @@ from examples.common.data.captioned import CaptionedImages
 from examples.common.data.cub import CUBBirds
 from examples.common.data.seeding import derive_seed
 from examples.common.ema import ema_copy, ema_update
-from examples.common.evaluation import coverage_groups, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
@@ -325,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             groups = {
                 captions[i]: (fake[i], eval_set.prototypes(int(eval_set.class_ids[picks[i]]))) for i in range(count)
             }
-            summary["modes"] = coverage_groups(groups, eval_set.coverage_radius, eval_set.coverage_pool)
-            summary["modes_covered"] = summary["modes"]["modes_covered"]
+            attach_coverage(summary, groups, eval_set.coverage_radius, eval_set.coverage_pool)
         return summary, ndb_results
 
     try:

@@ -19,7 +19,7 @@ def test_smoke_builtin(task, tmp_path):
     assert metrics["stopped_by"] == "max_steps"
     assert metrics["dataset"] == "builtin"
     evaluation = metrics["evaluation"]
-    for key in ("ndb", "ndb_k", "jsd", "diversity_l1", "modes_covered"):
+    for key in ("ndb", "ndb_k", "jsd", "diversity_l1", "modes_covered", "modes_classified"):
         assert isinstance(evaluation[key], float), key
     assert evaluation["modes"]["num_modes"] == 8
     assert [h["step"] for h in metrics["history"]] == [2, 4]
