@@ -59,10 +59,10 @@ _REAL = {"epochs": 1200, "decay_epochs": 600, "batch_size": 2, "lr": 1e-4, "ngf"
          "eval_samples": 5, "ndb_bins": 20}  # fmt: skip
 PRESETS = {
     "builtin": {"epochs": 12, "decay_epochs": 6, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
-                "load_size": 32, "crop_size": 32, "concat": 1, "save_every": 500, "eval_every": 0,
-                "eval_inputs": 16, "eval_samples": 16, "ndb_bins": 16},
-    "yosemite": {**_REAL, "concat": 1},
-    "cat2dog": {**_REAL, "concat": 0},
+                "load_size": 32, "crop_size": 32, "concat": 1, "upsample": "nearest", "save_every": 500,
+                "eval_every": 0, "eval_inputs": 16, "eval_samples": 16, "ndb_bins": 16},
+    "yosemite": {**_REAL, "concat": 1, "upsample": "deconv"},
+    "cat2dog": {**_REAL, "concat": 0, "upsample": "deconv"},
 }  # fmt: skip
 
 
@@ -159,18 +159,21 @@ class AttributeBlock(nn.Module):
 class Generator(nn.Module):
     """(content 4 ngf @ 1/4, attribute z) -> 4 attribute-conditioned residual blocks -> two x2 upsamplings -> image."""
 
-    def __init__(self, ngf: int, nz: int, concat: bool) -> None:
+    def __init__(self, ngf: int, nz: int, concat: bool, upsample: str = "deconv") -> None:
         super().__init__()
         ch, self.concat, extra = ngf * 4, concat, nz if concat else 0
+
+        def up2(cin: int, cout: int) -> nn.Module:
+            if upsample == "nearest":  # resize-convolution: no checkerboard from uneven kernel overlap
+                return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1))
+            return nn.ConvTranspose2d(cin, cout, 3, 2, 1, 1)  # DRIT's
+
         self.blocks = nn.ModuleList([AttributeBlock(ch, nz, concat) for _ in range(4)])
         self.film = None if concat else nn.Sequential(
             nn.Linear(nz, 256), nn.ReLU(True), nn.Linear(256, 256), nn.ReLU(True), nn.Linear(256, 4 * 2 * ch)
         )  # fmt: skip
-        self.up = nn.ModuleList(  # transposed conv, LayerNorm (GroupNorm with one group), ReLU
-            nn.Sequential(
-                nn.ConvTranspose2d(cin + extra, cin // 2, 3, 2, 1, 1), nn.GroupNorm(1, cin // 2), nn.ReLU(True)
-            )
-            for cin in (ch, ch // 2)
+        self.up = nn.ModuleList(  # x2 upsampling, LayerNorm (GroupNorm with one group), ReLU
+            nn.Sequential(up2(cin + extra, cin // 2), nn.GroupNorm(1, cin // 2), nn.ReLU(True)) for cin in (ch, ch // 2)
         )
         self.out = nn.Sequential(nn.Conv2d(ch // 4 + extra, 3, 1), nn.Tanh())
 
@@ -248,6 +251,12 @@ def build_parser() -> object:
         help="1: VAE attribute code concatenated into G; 0: deterministic code, feature-wise transforms "
         "(default: 1 on builtin and yosemite, 0 on cat2dog)",
     )
+    net.add_argument(
+        "--upsample",
+        choices=["deconv", "nearest"],
+        help="generator upsampling: DRIT's 3x3 stride-2 transposed convolutions, or nearest resize + 3x3 conv, "
+        "which avoids their checkerboard in short runs (default: nearest on builtin, deconv on real data)",
+    )
     options = {
         "ngf": "encoder/generator width (content codes have 4 ngf channels)",
         "ndf": "discriminator width",
@@ -280,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     enc_c = runtime.wrap(init_normal(ContentEncoders(args.ngf)))
     enc_a = runtime.wrap(init_normal(AttributeEncoders(args.ngf, nz, vae)))
-    gens = {d: runtime.wrap(init_normal(Generator(args.ngf, nz, bool(args.concat)))) for d in "AB"}
+    gens = {d: runtime.wrap(init_normal(Generator(args.ngf, nz, bool(args.concat), args.upsample))) for d in "AB"}
     dis = {
         k: runtime.wrap(init_normal(MultiScaleDiscriminator(args.ndf, args.d_layers))) for k in ("A", "A2", "B", "B2")
     }
