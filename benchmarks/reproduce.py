@@ -152,8 +152,11 @@ def report(results: dict, args: argparse.Namespace, assets: Path, report_path: P
         f"- Machine: {machine()}",
         f"- Date: {datetime.date.today().isoformat()}",
         f"- Run length: {'--max-steps ' + str(args.max_steps) if args.max_steps else 'each trainer default'}",
-        "",
     ]
+    left_out = [t for t in TASKS if t not in results]
+    if left_out:
+        lines.append(f"- Not in this report: {', '.join(left_out)} (not run by this command)")
+    lines.append("")
     for task, runs in results.items():
         lines += [f"## {task}", "", "| metric | ms 0 | ms 1 | the term |", "|---|---|---|---|"]
         for key, label, higher in METRICS:
