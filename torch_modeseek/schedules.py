@@ -98,17 +98,32 @@ class LinearDecay:
 
 
 def constant(value: float = 1.0) -> Constant:
-    """A constant weight (MSGAN uses 1.0)."""
+    """A constant weight (MSGAN uses 1.0).
+
+    Example:
+        >>> constant(0.5)(1000)
+        0.5
+    """
     return Constant(value)
 
 
 def linear_warmup(value: float, steps: int, *, start: float = 0.0) -> LinearWarmup:
-    """A weight that grows linearly from ``start`` to ``value`` over ``steps`` steps."""
+    """A weight that grows linearly from ``start`` to ``value`` over ``steps`` steps.
+
+    Example:
+        >>> [linear_warmup(1.0, 4)(s) for s in (0, 2, 4, 8)]
+        [0.0, 0.5, 1.0, 1.0]
+    """
     return LinearWarmup(value, steps, start)
 
 
 def linear_decay(value: float, steps: int, *, final: float = 0.0) -> LinearDecay:
-    """A weight that falls linearly from ``value`` to ``final`` over ``steps`` steps (StarGAN v2)."""
+    """A weight that falls linearly from ``value`` to ``final`` over ``steps`` steps (StarGAN v2).
+
+    Example:
+        >>> [linear_decay(1.0, 4, final=0.5)(s) for s in (0, 2, 4, 8)]
+        [1.0, 0.75, 0.5, 0.5]
+    """
     return LinearDecay(value, steps, final)
 
 
