@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from examples.common import cli
-from examples.common.data import DatasetError
 from examples.common.data.builtin_shapes import ShapesDataset
 from examples.common.data.cifar10 import CIFAR10
 from examples.common.data.seeding import derive_seed
@@ -115,10 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
     parser = build_parser()
     args = cli.parse(parser, PRESETS, DATASETS, argv)
-    try:
-        train_set, eval_set = load_data(args)
-    except DatasetError as error:
-        parser.error(str(error))
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
     runtime = Runtime.start(args.device, args.amp)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_normal(Generator(args.nz, args.ngf)))

@@ -32,7 +32,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from examples.common import cli
-from examples.common.data import DatasetError
 from examples.common.data.aligned import AlignedPairs
 from examples.common.data.builtin_facades import BlockFacades
 from examples.common.data.sampler import steps_per_epoch
@@ -172,10 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
     if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
         parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
-    try:
-        train_set, eval_set = load_data(args)
-    except DatasetError as error:
-        parser.error(str(error))
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
     runtime = Runtime.start(args.device, args.amp)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_normal(Generator(int(levels), args.nz, args.ngf)))

@@ -42,7 +42,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from examples.common import cli
-from examples.common.data import DatasetError
 from examples.common.data.builtin_birds import BirdCaptions
 from examples.common.data.captioned import CaptionedImages
 from examples.common.data.cub import CUBBirds
@@ -219,10 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
     if args.ngf % 2 ** (args.stages - 1):
         parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
-    try:
-        train_set, eval_set = load_data(args)
-    except DatasetError as error:
-        parser.error(str(error))
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
     runtime = Runtime.start(args.device, args.amp)
     device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
     sizes = [args.base_size * 2**k for k in range(args.stages)]

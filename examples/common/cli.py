@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from examples.common.data.errors import DatasetError
+
 __all__ = ["add_preset_options", "apply_preset", "base_parser", "parse", "write_json"]
 
 _DISTANCES = ("l1", "l2", "mse", "cosine")
@@ -191,3 +193,11 @@ def write_json(path: str | Path, payload: Any) -> None:
         json.dump(payload, f, indent=2, sort_keys=True)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def load_datasets(parser: argparse.ArgumentParser, load: Any, args: argparse.Namespace) -> Any:
+    """``load(args)``, turning a :class:`DatasetError` (it shows the expected layout) into a usage error (exit 2)."""
+    try:
+        return load(args)
+    except DatasetError as error:
+        parser.error(str(error))
