@@ -109,6 +109,16 @@ class NotFittedError(RuntimeError, ValueError):
     """Raised when a metric that needs fitted state (e.g. NDB bins) is updated or computed before ``fit``.
 
     It subclasses both ``RuntimeError`` (a call-order problem) and ``ValueError`` (the input cannot be scored yet).
+
+    Example:
+        >>> import torch
+        >>> from torch_modeseek.metrics import NDB, NotFittedError
+        >>> try:
+        ...     NDB(num_bins=2).update(torch.zeros(4, 2))
+        ... except NotFittedError as err:
+        ...     print(err)
+        NDB.update() called before NDB.fit(real): fit the bins on real samples first
+
     """
 
 
@@ -116,4 +126,13 @@ class MissingWeightsError(RuntimeError):
     """Raised when a metric needs pretrained weights that were not supplied; torch-modeseek never downloads them.
 
     The message names the file that is needed, where it usually comes from and which argument takes it.
+
+    Example:
+        >>> from torch_modeseek.metrics import LPIPSDiversity, MissingWeightsError
+        >>> try:
+        ...     LPIPSDiversity()
+        ... except MissingWeightsError as err:
+        ...     print(str(err)[:60])
+        LPIPSDiversity needs pretrained LPIPS weights (missing: line
+
     """

@@ -30,6 +30,14 @@ class KMeansResult:
         inertia: sum over samples of the squared L2 distance to the assigned centre.
         n_iter: Lloyd iterations run by the best restart.
 
+    Example:
+        >>> import torch
+        >>> res = kmeans(torch.tensor([[0.0], [1.0], [9.0], [11.0]]), 2, n_init=1)
+        >>> sorted(res.centers.flatten().tolist()), res.inertia
+        ([0.5, 10.0], 2.5)
+        >>> res.labels[0] == res.labels[1], res.labels[0] != res.labels[2]
+        (tensor(True), tensor(True))
+
     """
 
     centers: torch.Tensor

@@ -25,6 +25,15 @@ class ModeCoverageResult:
         counts: (K,) int64 high-quality samples per mode.
         hit: (K,) bool, ``counts >= min_count``.
 
+    Example:
+        >>> import torch
+        >>> centers = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+        >>> res = mode_coverage(torch.tensor([[0.1, 0.0], [0.0, 0.2], [4.0, 4.0]]), centers, 1.0, min_count=2)
+        >>> res.modes_hit, res.num_modes, res.hit.tolist()
+        (1, 2, [True, False])
+        >>> res.to_dict()["counts"]
+        [2, 0]
+
     """
 
     modes_hit: int

@@ -12,6 +12,7 @@ from torch_modeseek.metrics._checks import check_finite, check_floating_tensor, 
 __all__ = ["PairDistance", "diversity", "pair_distance", "sample_pairs"]
 
 PairDistance = Literal["l1", "l2", "mse", "cosine"] | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""A distance between paired samples: a built-in name, or a callable ``(x1, x2) -> (P,)`` on (P, ...) batches."""
 _KINDS = ("l1", "l2", "mse", "cosine")
 
 

@@ -141,6 +141,16 @@ class NDBResult:
         num_real: number of real samples the bins were fitted on.
         num_fake: number of generated samples accumulated.
 
+    Example:
+        >>> import torch
+        >>> ndb = NDB(num_bins=2, n_init=1).fit(torch.cat([torch.zeros(60, 2), torch.ones(40, 2)]))
+        >>> ndb.update(torch.cat([torch.zeros(60, 2), torch.ones(40, 2)]))
+        >>> res = ndb.compute()
+        >>> res.ndb, res.real_proportions.tolist(), res.fake_proportions.tolist(), res.jsd
+        (0, [0.6, 0.4], [0.6, 0.4], 0.0)
+        >>> sorted(res.to_dict())[:3]
+        ['different_bins', 'fake_proportions', 'jsd']
+
     """
 
     ndb: int
