@@ -39,3 +39,17 @@ def test_training_hook_snippet_runs():
     assert hook.step == 1
     assert hook.last_ratio is not None
     assert all(p.grad is not None for p in namespace["generator"].parameters())
+
+
+def test_badges_point_at_what_exists():
+    text = README.read_text(encoding="utf-8")
+    root = README.parent
+    workflow = root / ".github" / "workflows" / "ci.yml"
+    assert "actions/workflows/ci.yml/badge.svg" in text
+    assert "bash .ci/run" in workflow.read_text(encoding="utf-8")
+    assert "license-MIT" in text
+    assert "MIT License" in (root / "LICENSE").read_text(encoding="utf-8")
+    requires = re.search(r'requires-python = ">=(\d+)\.(\d+)"', (root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert requires is not None
+    assert f"python-{requires[1]}.{requires[2]}%2B" in text
+    assert "https://arxiv.org/abs/1903.05628" in text
