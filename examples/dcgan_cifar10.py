@@ -7,11 +7,15 @@
 
 Networks and hyper-parameters of the paper's code on real data: G maps z (100) ++ one-hot class (10) through
 transposed convolutions 512@4 -> 256@8 -> 128@16 -> 3@32 (BatchNorm, ReLU, tanh); D sees the image ++ the one-hot
-class as 10 constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; N(0, 0.02) init;
-Adam 2e-4, betas (0.5, 0.999), weight decay 1e-4; batch 32; 200 epochs. Each step runs G once on the doubled batch
-[c; c] with [z1; z2] (torch_modeseek.paired_inputs); D is trained on the real batch and both fake halves; G
-minimises BCE on both halves + the mode-seeking term, which ModeSeekingHook takes from that same forward. The
-built-in preset uses narrower networks on the built-in 10-class shapes data (8 known modes per class).
+class as 10 constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; Adam 2e-4,
+betas (0.5, 0.999), weight decay 1e-4; batch 32; 200 epochs. PyTorch's default initialisation (--init default): the
+official code calls an N(0, 0.02) initialiser on each Sequential container, which matches none of their layers, so
+its networks train from the default init. Each step runs G once on the doubled batch [c; c] with [z1; z2]
+(torch_modeseek.paired_inputs). As in the official code, D is called on each half separately (its BatchNorm
+statistics cover one half at a time) and the losses are sums over the halves: D minimises
+2 BCE(real) + BCE(fake1) + BCE(fake2), then G minimises BCE(fake1) + BCE(fake2) + the mode-seeking term, which
+ModeSeekingHook takes from the doubled forward. The built-in preset uses narrower networks and N(0, 0.02) init on
+the built-in 10-class shapes data (8 known modes per class).
 Evaluation, per class: NDB/JSD against the real images of the class, pixel-L1 diversity, known-mode coverage on
 built-in data, FID when its weights are given; the paper's protocol of 5 samples per test image with its label.
 """
@@ -36,15 +40,15 @@ from examples.common.evaluation import report
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit, sample_per_condition
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import init_normal
+from examples.common.training import INIT_SCHEMES, init_weights
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "cifar10")
 PRESETS = {
     "builtin": {"epochs": 24, "batch_size": 32, "lr": 2e-4, "ngf": 16, "ndf": 32, "save_every": 500,
-                "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8},
+                "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8, "init": "normal"},
     "real": {"epochs": 200, "batch_size": 32, "lr": 2e-4, "ngf": 64, "ndf": 128, "save_every": 5000,
-             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100},
+             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100, "init": "default"},
 }  # fmt: skip
 NUM_CLASSES = 10
 
@@ -91,6 +95,11 @@ class Discriminator(nn.Module):
         return self.net(torch.cat([image, planes.to(image.dtype)], dim=1)).flatten()
 
 
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy of D's logits against a constant target (the official BCE on sigmoid outputs)."""
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
+
+
 def build_parser() -> tuple[object, dict]:
     """The command line: the common options plus the DCGAN widths."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/dcgan_cifar10")
@@ -100,6 +109,12 @@ def build_parser() -> tuple[object, dict]:
         net, PRESETS, {"ngf": "G width; its layers are 8/4/2 x ngf", "ndf": "D width; its layers are 1/2/4 x ndf"}
     )
     net.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay (default: 1e-4)")
+    net.add_argument(
+        "--init",
+        choices=INIT_SCHEMES,
+        help="weight initialisation: N(0, 0.02), BicycleGAN's Xavier, or PyTorch's default, which is what the "
+        "official code ends up with (default: normal on builtin, default on cifar10)",
+    )
     return parser
 
 
@@ -117,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     runtime = Runtime.start(args.device, args.amp)
     torch.manual_seed(args.seed)
-    net_g = runtime.wrap(init_normal(Generator(args.nz, args.ngf)))
-    net_d = runtime.wrap(init_normal(Discriminator(args.ndf)))
+    net_g = runtime.wrap(init_weights(Generator(args.nz, args.ngf), args.init))
+    net_d = runtime.wrap(init_weights(Discriminator(args.ndf), args.init))
     opt = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": args.weight_decay}
     parts = Parts(
         models={"G": net_g, "D": net_d},
@@ -134,15 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         onehot2, z = paired_inputs(onehot, args.nz, generator=rng)  # [c; c], [z1; z2]
         with runtime.autocast():
             fake = net_g(onehot2, z=z)  # one forward of the 2B batch; the hook captures z and fake
-            d_real, d_fake = net_d(real, onehot), net_d(fake.detach(), onehot2)
-            loss_d = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-                F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))  # fmt: skip
+            halves = fake.chunk(2)
+            # the official sum over the halves: 2 BCE(real) + BCE(fake1) + BCE(fake2), D called once per half
+            loss_d = 2 * bce(net_d(real, onehot), 1.0) + sum(bce(net_d(h.detach(), onehot), 0.0) for h in halves)
         opt_d.zero_grad(set_to_none=True)
         scaler.scale(loss_d).backward()
         scaler.step(opt_d)
         with frozen(net_d), runtime.autocast():
-            d_gen = unwrap(net_d)(fake, onehot2)
-            loss_adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+            loss_adv = sum(bce(unwrap(net_d)(h, onehot), 1.0) for h in halves)  # BCE(fake1) + BCE(fake2)
         ms = hook.loss()  # ms_weight x MSGAN's term on the two halves
         loss_g = loss_adv + ms if args.ms_weight else loss_adv  # baseline: the term is only logged
         opt_g.zero_grad(set_to_none=True)

@@ -6,13 +6,16 @@
     python examples/pix2pix_facades.py --dataset maps --data-root datasets/maps --direction AtoB
     torchrun --nproc_per_node 2 examples/pix2pix_facades.py --max-steps 100
 
-The paper's setup on real data: G is BicycleGAN's U-Net-256 (8 levels, ngf 64, InstanceNorm, no dropout) with the
-8-d latent z broadcast and concatenated to the input of EVERY down block; D is two conditional PatchGANs (n_layers
-3, ndf 64, input A ++ B; the second on a 2x average-pooled input) trained with LSGAN. Each step runs G once on
-[A; A] with [z1; z2] (torch_modeseek.paired_inputs); G minimises LSGAN on both samples + 10 x L1(first sample, B)
-+ the mode-seeking term (ModeSeekingHook on that forward). Adam 2e-4, beta1 0.5, batch 1, 286 -> random 256 crop
-and flips; lr constant for 100 epochs, then linear decay to 0 over 100 more. BtoA by default (--direction). The
-built-in preset: a 5-level U-Net on 32 px block-facade label maps whose photos come in 8 known appearances.
+The paper's setup on real data: G is BicycleGAN's U-Net-256 (8 levels, ngf 64, InstanceNorm without affine
+parameters, no dropout) with the 8-d latent z broadcast and concatenated to the input of EVERY down block; D is two
+conditional PatchGANs (n_layers 3, input A ++ B; ndf 64, and ndf 32 for the second, which sees a 2x average-pooled
+input) trained with LSGAN; Xavier-normal init with gain 0.02 (--init xavier). Each step runs G once on [A; A] with
+[z1; z2] (torch_modeseek.paired_inputs). In the official order, G is updated first: it minimises
+LSGAN(fake1) + LSGAN(fake2) + 10 x L1(fake1, B) + the mode-seeking term (ModeSeekingHook on that forward); then D
+minimises 2 LSGAN(real) + LSGAN(fake1) + LSGAN(fake2) on the same, detached, fakes (each LSGAN term summed over the
+two scales). Adam 2e-4, beta1 0.5, batch 1, 256 px without crop jitter, flips; lr constant for 100 epochs, then
+linear decay to 0 over 100 more. BtoA by default (--direction). The built-in preset: a 5-level U-Net on 32 px
+block-facade label maps whose photos come in 8 known appearances, N(0, 0.02) init.
 Evaluation as the paper: several samples per evaluation input (50 inputs x 5 samples on real data), diversity (pixel
 L1; LPIPS with --lpips-linear/--lpips-backbone), NDB/JSD against the real targets, known-mode coverage on built-in
 data, FID with --fid-weights.
@@ -40,17 +43,17 @@ from examples.common.evaluation import report
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit, sample_per_condition, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import LinearDecayAfter, init_normal
+from examples.common.training import INIT_SCHEMES, LinearDecayAfter, init_weights
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "facades", "maps")
 PRESETS = {
     "builtin": {"epochs": 8, "decay_epochs": 4, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
                 "load_size": 32, "crop_size": 32, "save_every": 500, "eval_every": 0, "eval_inputs": 32,
-                "eval_samples": 16, "ndb_bins": 16},
+                "eval_samples": 16, "ndb_bins": 16, "init": "normal"},
     "real": {"epochs": 200, "decay_epochs": 100, "batch_size": 1, "lr": 2e-4, "ngf": 64, "ndf": 64, "d_layers": 3,
-             "load_size": 286, "crop_size": 256, "save_every": 5000, "eval_every": 0, "eval_inputs": 50,
-             "eval_samples": 5, "ndb_bins": 10},
+             "load_size": 256, "crop_size": 256, "save_every": 5000, "eval_every": 0, "eval_inputs": 50,
+             "eval_samples": 5, "ndb_bins": 10, "init": "xavier"},
 }  # fmt: skip
 
 
@@ -66,11 +69,9 @@ class UNetLevel(nn.Module):
             self.down = nn.Sequential(down)
             self.up = nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.Tanh())
         else:
-            norm = [] if sub is None else [nn.InstanceNorm2d(inner, affine=True)]  # no norm at 1x1
+            norm = [] if sub is None else [nn.InstanceNorm2d(inner)]  # no norm at 1x1
             self.down = nn.Sequential(nn.LeakyReLU(0.2, True), down, *norm)
-            self.up = nn.Sequential(
-                nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.InstanceNorm2d(outer, affine=True)
-            )
+            self.up = nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.InstanceNorm2d(outer))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Features x (B, C, H, W) and latents z (B, nz) -> this level's output (with the skip ``++ x`` inside)."""
@@ -106,17 +107,17 @@ def patch_gan(in_ch: int, ndf: int, layers: int) -> nn.Sequential:
     width = ndf
     for n in range(1, layers + 1):
         out, stride = ndf * min(2**n, 8), 2 if n < layers else 1
-        mods += [nn.Conv2d(width, out, 4, stride, 1), nn.InstanceNorm2d(out, affine=True), nn.LeakyReLU(0.2, True)]
+        mods += [nn.Conv2d(width, out, 4, stride, 1), nn.InstanceNorm2d(out), nn.LeakyReLU(0.2, True)]
         width = out
     return nn.Sequential(*mods, nn.Conv2d(width, 1, 4, 1, 1))
 
 
 class TwoScaleDiscriminator(nn.Module):
-    """Two conditional PatchGANs, on ``A ++ B`` and on its 2x average-pooled copy."""
+    """Two conditional PatchGANs: width ``ndf`` on ``A ++ B``, width ``ndf / 2`` on its 2x average-pooled copy."""
 
     def __init__(self, ndf: int = 64, layers: int = 3, channels: int = 3) -> None:
         super().__init__()
-        self.scales = nn.ModuleList([patch_gan(2 * channels, ndf, layers) for _ in range(2)])
+        self.scales = nn.ModuleList([patch_gan(2 * channels, width, layers) for width in (ndf, max(1, round(ndf / 2)))])
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
         """Condition and image -> one logit map per scale."""
@@ -151,6 +152,12 @@ def build_parser() -> object:
         "crop_size": "image side",
     }
     cli.add_preset_options(p2p, PRESETS, options)
+    p2p.add_argument(
+        "--init",
+        choices=INIT_SCHEMES,
+        help="weight initialisation: BicycleGAN's Xavier-normal with gain 0.02, N(0, 0.02) or PyTorch's default "
+        "(default: normal on builtin, xavier on real data)",
+    )
     return parser
 
 
@@ -174,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     runtime = Runtime.start(args.device, args.amp)
     torch.manual_seed(args.seed)
-    net_g = runtime.wrap(init_normal(Generator(int(levels), args.nz, args.ngf)))
-    net_d = runtime.wrap(init_normal(TwoScaleDiscriminator(args.ndf, args.d_layers)))
+    net_g = runtime.wrap(init_weights(Generator(int(levels), args.nz, args.ngf), args.init))
+    net_d = runtime.wrap(init_weights(TwoScaleDiscriminator(args.ndf, args.d_layers), args.init))
     opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     per_epoch = steps_per_epoch(len(train_set), args.batch_size, runtime.world_size)
@@ -193,20 +200,24 @@ def main(argv: list[str] | None = None) -> int:
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
         a, b = batch
         a2, z = paired_inputs(a, args.nz, generator=rng)  # [A; A], [z1; z2]
+        # The official order: G first, against the D of the previous step; then D on the same, detached, fakes.
+        # D uses InstanceNorm (per sample), so one call on the 2B batch equals one call per half; 2 x its mean over
+        # the 2B rows is the official sum LSGAN(fake1) + LSGAN(fake2).
         with runtime.autocast():
             fake = net_g(a2, z=z)  # one forward of the 2B batch; the hook captures z and fake
-            loss_d = lsgan(net_d(a, b), 1.0) + lsgan(net_d(a2, fake.detach()), 0.0)
-        opt_d.zero_grad(set_to_none=True)
-        scaler.scale(loss_d).backward()
-        scaler.step(opt_d)
-        with frozen(net_d), runtime.autocast():
-            loss_adv = lsgan(unwrap(net_d)(a2, fake), 1.0)
+            with frozen(net_d):
+                loss_adv = 2 * lsgan(unwrap(net_d)(a2, fake), 1.0)
             loss_l1 = args.lambda_l1 * F.l1_loss(fake[: a.shape[0]].float(), b)  # the first sample only
         ms = hook.loss()  # ms_weight x MSGAN's term on the two halves
         loss_g = loss_adv + loss_l1 + (ms if args.ms_weight else 0.0)  # baseline: the term is only logged
         opt_g.zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()
         scaler.step(opt_g)
+        with runtime.autocast():  # 2 LSGAN(real) + LSGAN(fake1) + LSGAN(fake2)
+            loss_d = 2 * lsgan(net_d(a, b), 1.0) + 2 * lsgan(net_d(a2, fake.detach()), 0.0)
+        opt_d.zero_grad(set_to_none=True)
+        scaler.scale(loss_d).backward()
+        scaler.step(opt_d)
         scaler.update()
         return {"D": loss_d.detach(), "G": loss_adv.detach(), "L1": loss_l1.detach(), "ms": ms.detach()}
 

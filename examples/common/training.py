@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["LinearDecayAfter", "StepCounter", "init_normal"]
+__all__ = ["INIT_SCHEMES", "LinearDecayAfter", "StepCounter", "init_normal", "init_weights", "init_xavier"]
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
@@ -25,6 +25,55 @@ def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module
+
+
+def init_xavier(module: nn.Module, gain: float = 0.02) -> nn.Module:
+    """BicycleGAN's ``xavier`` initialisation, in place.
+
+    Conv and linear weights Xavier-normal with ``gain``, biases 0, BatchNorm scales N(1, gain) (InstanceNorm without
+    affine parameters has none).
+
+    Returns:
+        ``module``, for chaining.
+
+    Example:
+        >>> conv = init_xavier(nn.Conv2d(64, 64, 4))
+        >>> round(float(conv.weight.detach().std()) / (0.02 * (2 / (64 * 16 + 64 * 16)) ** 0.5), 1)
+        1.0
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+INIT_SCHEMES = ("normal", "xavier", "default")
+
+
+def init_weights(module: nn.Module, scheme: str) -> nn.Module:
+    """Initialise ``module`` in place with a named scheme.
+
+    ``"normal"`` (:func:`init_normal`), ``"xavier"`` (:func:`init_xavier`) or ``"default"`` (PyTorch's own layer
+    initialisation, left as constructed).
+
+    Example:
+        >>> init_weights(nn.Linear(2, 2), "uniform")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown initialisation 'uniform'; expected one of ('normal', 'xavier', 'default')
+    """
+    if scheme == "normal":
+        return init_normal(module)
+    if scheme == "xavier":
+        return init_xavier(module)
+    if scheme == "default":
+        return module
+    raise ValueError(f"unknown initialisation {scheme!r}; expected one of {INIT_SCHEMES}")
 
 
 @dataclass
