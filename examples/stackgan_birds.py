@@ -5,27 +5,36 @@
     python examples/stackgan_birds.py --dataset cub --data-root data/birds
     torchrun --nproc_per_node 2 examples/stackgan_birds.py --max-steps 100
 
-The network of StackGAN++ (Zhang et al., TPAMI 2018): conditioning augmentation turns a caption embedding into
-c = mu + sigma * eps (FC + GLU; KL(N(mu, sigma) || N(0, I)) x 2 in G's loss); a tree generator maps z ++ c through FC +
-GLU to 4x4 and upsampling GLU blocks to the first stage's features, and each further stage joins c again (3x3 conv
-+ GLU), runs 2 residual blocks and upsamples x2; every stage has its own 3x3 conv + tanh image (64/128/256 px on real
-data). One discriminator per stage has an unconditional logit (real or not) and a conditional one (image ++ c: does
-it match the caption); D is trained on the real image (real), the real image of another class with this caption
-(wrong) and the generated image (fake), with the unconditional terms at weight 1. Adam 2e-4, betas (0.5, 0.999);
-an EMA copy of G (decay 0.999) is what is saved and evaluated.
+The network of StackGAN++ (Zhang et al., TPAMI 2018): conditioning augmentation turns a caption embedding into c =
+mu + sigma * eps (FC + GLU; 2 x the KL(N(mu, sigma) || N(0, I)) of each sample in G's loss); a tree generator maps z
+++ c through FC + GLU to 4x4 and upsampling GLU blocks to the first stage's features, and each further stage joins c
+again (3x3 conv + GLU), runs 2 residual blocks and upsamples x2; every stage has its own 3x3 conv + tanh image
+(64/128/256 px on real data). One discriminator per stage has an unconditional logit (real or not) and a conditional
+one (image ++ c: does it match the caption); D is trained on the real image (real), the real image of another class
+with this caption (wrong) and the generated images (fake), with the unconditional terms at weight 1. Orthogonal init
+(StackGAN++'s weights_init); Adam 2e-4, betas (0.5, 0.999); an EMA copy of G (decay 0.999) is what is saved and
+evaluated.
 
-The mode-seeking term: each step runs G once on [c; c] with [z1; z2] (torch_modeseek.paired_inputs; the two samples
-of a pair share the caption and the augmentation noise eps, so they differ in z only) and ModeSeekingHook compares
-the FINAL stage only (output=(0, -1) of G's (stages, mu, logvar)), as the paper did.
+The mode-seeking term: each step runs G once on [c; c] with [z1; z2] (torch_modeseek.paired_inputs; as in the
+official code the two samples share the caption but draw their own augmentation noise eps) and ModeSeekingHook
+compares the FINAL stage only (output=(0, -1) of G's (stages, mu, logvar)), as the paper did. The losses follow the
+official code's sums over the two samples: per stage D minimises real + wrong + fake1 + fake2 (each a BCE, D called
+once per half, so BatchNorm sees one half at a time, unconditional terms alike) and G minimises fake1 + fake2
+against the updated D, plus 2 (KL1 + KL2), plus the mode-seeking term.
 
 Real data: the StackGAN ``birds`` folder (CUB-200-2011 images and bounding boxes, char-CNN-RNN embeddings N x 10 x
-1024, filenames and class_info pickles, text/); 1 of the 10 captions per step; bounding-box crop, resize to 304,
-random 256 crop, flip; batch 4 pairs per process (REFERENCE.md). Built-in data: drawn birds whose captions name the
-body and wing colours (16 classes) and leave pose, background and size free (8 known modes per caption), with a
-deterministic hashing text encoder producing embeddings of the same (N, 10, 1024) shape; stages 16/32/64 px.
-Evaluation (EMA generator): per evaluation caption several samples (50 on real data), pixel-L1 diversity, NDB/JSD
-against the test images, known-mode coverage on built-in data, FID with --fid-weights, LPIPS with its weights; the
-grid shows one caption per row, its real image and samples.
+1024, filenames and class_info pickles, text/); 1 of the 10 captions per step; bounding-box crop, shorter side
+resized to 304, random 256 crop, flip; 1000 epochs (cfg/birds_3stages.yml); batch 4 pairs per process
+(REFERENCE.md). Built-in data: drawn birds whose captions name the body and wing colours (16 classes) and leave
+pose, background and size free (8 known modes per caption), with a deterministic hashing text encoder producing
+embeddings of the same (N, 10, 1024) shape; stages 16/32/64 px. Evaluation (EMA generator): per evaluation caption
+several samples (50 on real data), pixel-L1 diversity, NDB/JSD against the test images, known-mode coverage on
+built-in data, FID with --fid-weights, LPIPS with its weights; the grid shows one caption per row, its real image
+and samples.
+
+Known differences from the official code: its save_model loads the EMA weights into the live G at every snapshot and
+never restores them (this trainer keeps them apart), and its evaluation draws 50 samples for each of the 10 captions
+of every test image (here: caption 0 of --eval-inputs evenly spaced test images).
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ from examples.common.evaluation import attach_coverage, diversity_groups, ndb_gr
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import init_normal
+from examples.common.training import init_weights
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "cub")
@@ -59,7 +68,7 @@ PRESETS = {
     "builtin": {"epochs": 12, "batch_size": 16, "lr": 2e-4, "ngf": 32, "ndf": 16, "c_dim": 32, "base_size": 16,
                 "ema_decay": 0.99, "save_every": 200, "eval_every": 0, "eval_inputs": 16, "eval_samples": 24,
                 "ndb_bins": 16},
-    "real": {"epochs": 600, "batch_size": 4, "lr": 2e-4, "ngf": 64, "ndf": 64, "c_dim": 128, "base_size": 64,
+    "real": {"epochs": 1000, "batch_size": 4, "lr": 2e-4, "ngf": 64, "ndf": 64, "c_dim": 128, "base_size": 64,
              "ema_decay": 0.999, "save_every": 2000, "eval_every": 0, "eval_inputs": 100, "eval_samples": 50,
              "ndb_bins": 100},
 }  # fmt: skip
@@ -170,18 +179,15 @@ class StageDiscriminator(nn.Module):
         return self.cond(joint).flatten(), self.uncond(h).flatten()
 
 
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """StackGAN++'s KL_loss: the mean over elements of KL(N(mu, exp(logvar)) || N(0, 1)), in float32."""
+    mu, logvar = mu.float(), logvar.float()
+    return -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+
+
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     """Binary cross-entropy of logits against a constant label (in float32)."""
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
-
-
-def init_weights(module: nn.Module) -> nn.Module:
-    """StackGAN++'s initialisation: conv N(0, 0.02), BatchNorm N(1, 0.02), linear orthogonal."""
-    init_normal(module)
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.orthogonal_(m.weight)
-    return module
 
 
 def build_parser() -> object:
@@ -190,7 +196,12 @@ def build_parser() -> object:
     net = parser.add_argument_group("StackGAN++")
     net.add_argument("--nz", type=int, default=100, help="latent size (default: 100)")
     net.add_argument("--stages", type=int, choices=[1, 2, 3], default=3, help="generator stages (default: 3)")
-    net.add_argument("--kl-weight", type=float, default=2.0, help="weight of the augmentation's KL (default: 2)")
+    net.add_argument(
+        "--kl-weight",
+        type=float,
+        default=2.0,
+        help="weight of the augmentation's KL, summed over the two samples (default: 2)",
+    )
     net.add_argument("--uncond-weight", type=float, default=1.0, help="weight of the unconditional terms (default: 1)")
     net.add_argument(
         "--ema-decay",
@@ -223,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
     sizes = [args.base_size * 2**k for k in range(args.stages)]
     torch.manual_seed(args.seed)
-    plain_g = init_weights(Generator(args.nz, t_dim, args.c_dim, args.ngf, args.base_size, args.stages))
+    plain_g = init_weights(Generator(args.nz, t_dim, args.c_dim, args.ngf, args.base_size, args.stages), "orthogonal")
     net_g = runtime.wrap(plain_g)
     g_ema = ema_copy(unwrap(net_g))
-    nets_d = [runtime.wrap(init_weights(StageDiscriminator(s, args.ndf, args.c_dim))) for s in sizes]
+    nets_d = [runtime.wrap(init_weights(StageDiscriminator(s, args.ndf, args.c_dim), "orthogonal")) for s in sizes]
     adam = {"lr": args.lr, "betas": (0.5, 0.999)}
     parts = Parts(
         models={"G": net_g, "G_ema": g_ema, **{f"D{k}": d for k, d in enumerate(nets_d)}},
@@ -247,30 +258,32 @@ def main(argv: list[str] | None = None) -> int:
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
         real, wrong, embedding = batch
         b = real.shape[0]
-        eps = torch.randn(b, args.c_dim, generator=rng).to(device)
-        (embedding2, eps2), z = paired_inputs((embedding, eps), args.nz, generator=rng)  # [c; c], [z1; z2]
+        embedding2, z = paired_inputs(embedding, args.nz, generator=rng)  # [c; c], [z1; z2]
+        eps2 = torch.randn(2 * b, args.c_dim, generator=rng).to(device)  # augmentation noise of its own per sample
         reals, wrongs = pyramid(real), pyramid(wrong)
         with runtime.autocast():
             fakes, mu, logvar = net_g(z, embedding2, eps2)  # one forward of the 2B batch; the hook takes fakes[-1]
+        mus, logvars = mu.chunk(2), logvar.chunk(2)
         loss_d = torch.zeros((), device=device)
         for k, net_d in enumerate(nets_d):
-            with runtime.autocast():
-                cond = mu.detach()
-                real_c, real_u = net_d(reals[k], cond[:b])
-                wrong_c, wrong_u = net_d(wrongs[k], cond[:b])
-                fake_c, fake_u = net_d(fakes[k].detach(), cond)
-                err = bce(real_c, 1.0) + bce(wrong_c, 0.0) + bce(fake_c, 0.0)
-                err = err + args.uncond_weight * (bce(real_u, 1.0) + bce(wrong_u, 1.0) + bce(fake_u, 0.0))
+            with runtime.autocast():  # real + wrong + fake1 + fake2, D called once per half as the official code
+                real_c, real_u = net_d(reals[k], mus[0].detach())
+                wrong_c, wrong_u = net_d(wrongs[k], mus[0].detach())
+                err = bce(real_c, 1.0) + bce(wrong_c, 0.0) + args.uncond_weight * (bce(real_u, 1.0) + bce(wrong_u, 1.0))
+                for half, mu_half in zip(fakes[k].detach().chunk(2), mus, strict=True):
+                    fake_c, fake_u = net_d(half, mu_half.detach())
+                    err = err + bce(fake_c, 0.0) + args.uncond_weight * bce(fake_u, 0.0)
             parts.optimizers[f"D{k}"].zero_grad(set_to_none=True)
             scaler.scale(err).backward()
             scaler.step(parts.optimizers[f"D{k}"])
             loss_d = loss_d + err.detach()
         with frozen(*nets_d), runtime.autocast():
             loss_adv = torch.zeros((), device=device)
-            for k, net_d in enumerate(nets_d):
-                fake_c, fake_u = unwrap(net_d)(fakes[k], mu)
-                loss_adv = loss_adv + bce(fake_c, 1.0) + args.uncond_weight * bce(fake_u, 1.0)
-        kl = -0.5 * torch.mean(1 + logvar.float() - mu.float().pow(2) - logvar.float().exp())
+            for k, net_d in enumerate(nets_d):  # fake1 + fake2 per stage
+                for half, mu_half in zip(fakes[k].chunk(2), mus, strict=True):
+                    fake_c, fake_u = unwrap(net_d)(half, mu_half)
+                    loss_adv = loss_adv + bce(fake_c, 1.0) + args.uncond_weight * bce(fake_u, 1.0)
+        kl = sum(kl_divergence(m, lv) for m, lv in zip(mus, logvars, strict=True))  # KL1 + KL2
         ms = hook.loss()  # ms_weight x MSGAN's term on the two halves of the final stage
         loss_g = loss_adv + args.kl_weight * kl + (ms if args.ms_weight else 0.0)  # baseline: the term is only logged
         opt_g.zero_grad(set_to_none=True)

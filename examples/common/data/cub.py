@@ -3,7 +3,8 @@
 Pickles are read with the restricted unpickler (:mod:`examples.common.data.safe_pickle`): the StackGAN files were
 written by Python 2, so strings are decoded as latin-1. Images are cropped around the bird as StackGAN++ does
 (a square of side 1.5 x the bounding box's larger side, centred on the box, clipped to the image), then resized
-and randomly cropped and flipped for training (``load_size`` = 76/64 of the final size: 304 for 256).
+(shorter side to ``load_size`` = 76/64 of the final size, 304 for 256, aspect kept) and randomly cropped and
+flipped for training, centre-cropped for evaluation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from examples.common.data.captioned import CaptionedImages
 from examples.common.data.errors import DatasetError, require_dir
-from examples.common.data.image_ops import load_rgb, random_crop_flip, to_tensor
+from examples.common.data.image_ops import load_rgb, resize_crop_flip, to_tensor
 from examples.common.data.safe_pickle import load_pickle
 
 __all__ = ["CUB_LAYOUT", "CUBBirds"]
@@ -126,7 +127,7 @@ class CUBBirds(CaptionedImages):
         r = int(max(w, h) * 0.75)
         cx, cy = int((2 * x + w) / 2), int((2 * y + h) / 2)
         img = img.crop((max(0, cx - r), max(0, cy - r), min(img.width, cx + r), min(img.height, cy + r)))
-        return to_tensor(random_crop_flip(img, self.load_size, self.size, rng))
+        return to_tensor(resize_crop_flip(img, self.load_size, self.size, rng))
 
     def captions(self, index: int) -> list[str]:
         """The captions of ``text/<key>.txt`` (empty when the file is absent)."""

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["load_rgb", "random_crop_flip", "to_tensor"]
+__all__ = ["load_rgb", "random_crop_flip", "resize_crop_flip", "to_tensor"]
 
 
 def load_rgb(path: str | Path) -> Image.Image:
@@ -47,5 +47,41 @@ def random_crop_flip(
         x, y = (int(v) for v in rng.integers(0, load_size - crop_size + 1, size=2))
         img = img.crop((x, y, x + crop_size, y + crop_size))
     if flip and rng.random() < 0.5:
+        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img
+
+
+def resize_crop_flip(
+    img: Image.Image, load_size: int, crop_size: int, rng: np.random.Generator | None, flip: bool = True
+) -> Image.Image:
+    """Torchvision's ``Resize(load_size)``, ``RandomCrop(crop_size)``, ``RandomHorizontalFlip`` (StackGAN++, DRIT).
+
+    The shorter side is resized to ``load_size`` with the aspect ratio kept (bilinear), then a random square crop is
+    taken. Without ``rng`` (evaluation) the crop is centred and there is no flip (DRIT's test ``CenterCrop``).
+
+    Args:
+        img: the input image.
+        load_size: the shorter side after resizing.
+        crop_size: side of the square crop (at most ``load_size``).
+        rng: numpy generator for the crop offset and the flip, or ``None`` for the centred evaluation crop.
+        flip: allow the horizontal flip.
+
+    Returns:
+        The transformed ``crop_size`` x ``crop_size`` image.
+
+    Example:
+        >>> out = resize_crop_flip(Image.new("RGB", (200, 100)), 64, 48, None)
+        >>> out.size
+        (48, 48)
+    """
+    scale = load_size / min(img.width, img.height)
+    size = (max(load_size, round(img.width * scale)), max(load_size, round(img.height * scale)))
+    img = img.resize(size, Image.BILINEAR)
+    if rng is None:
+        x, y = (size[0] - crop_size) // 2, (size[1] - crop_size) // 2
+    else:
+        x, y = int(rng.integers(0, size[0] - crop_size + 1)), int(rng.integers(0, size[1] - crop_size + 1))
+    img = img.crop((x, y, x + crop_size, y + crop_size))
+    if rng is not None and flip and rng.random() < 0.5:
         img = img.transpose(Image.FLIP_LEFT_RIGHT)
     return img

@@ -9,13 +9,13 @@ import torch
 from torch.utils.data import Dataset
 
 from examples.common.data.errors import DatasetError, require_dir
-from examples.common.data.image_ops import load_rgb, random_crop_flip, to_tensor
+from examples.common.data.image_ops import load_rgb, resize_crop_flip, to_tensor
 
 __all__ = ["UNPAIRED_LAYOUT", "UnpairedFolders"]
 
 UNPAIRED_LAYOUT = """\
   DATA_ROOT/              e.g. datasets/yosemite (summer2winter_yosemite) or datasets/cat2dog
-    trainA/*.jpg          domain A training images (any size; resized to --load-size)
+    trainA/*.jpg          domain A training images (any size; shorter side resized to --load-size)
     trainB/*.jpg          domain B training images
     testA/*.jpg           domain A test images (evaluation inputs and real statistics)
     testB/*.jpg           domain B test images"""
@@ -36,13 +36,14 @@ class UnpairedFolders(Dataset):
     """Items ``(a, b)``: image ``index`` of domain A and an image of domain B, (3, S, S) each in [-1, 1].
 
     As DRIT's unpaired loader: the dataset is as long as the larger domain; item ``i`` takes A image ``i mod |A|``
-    and, with a seed (training), a random B image, a random ``crop_size`` crop of the ``load_size`` resize and a
-    random flip; without a seed (evaluation), B image ``i mod |B|`` resized to ``crop_size``.
+    and, with a seed (training), a random B image, a random ``crop_size`` crop of the ``load_size`` resize (shorter
+    side, aspect kept) and a random flip; without a seed (evaluation), B image ``i mod |B|`` with DRIT's test
+    transform, the same resize and a centred ``crop_size`` crop.
 
     Args:
         root: the dataset folder (see :data:`UNPAIRED_LAYOUT`).
         split: ``"train"`` or ``"test"``.
-        load_size: side after resizing (training).
+        load_size: shorter side after resizing.
         crop_size: side of the output images.
     """
 
@@ -59,7 +60,7 @@ class UnpairedFolders(Dataset):
     def image(self, domain: str, index: int, rng: np.random.Generator | None = None) -> torch.Tensor:
         """Image ``index`` (mod the domain's size) of ``domain`` ("A" or "B"), augmented with ``rng``."""
         files = self.files[domain]
-        return to_tensor(random_crop_flip(load_rgb(files[index % len(files)]), self.load_size, self.crop_size, rng))
+        return to_tensor(resize_crop_flip(load_rgb(files[index % len(files)]), self.load_size, self.crop_size, rng))
 
     def __getitem__(self, key: int | tuple[int, int | None]) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = key if isinstance(key, tuple) else (key, None)
