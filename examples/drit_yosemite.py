@@ -7,26 +7,32 @@
     torchrun --nproc_per_node 2 examples/drit_yosemite.py --max-steps 100
 
 DRIT (Lee et al., ECCV 2018) disentangles an image into a domain-invariant content code and a domain-specific
-attribute code. Content encoders per domain (7x7 conv, two stride-2 convs, 3 IN residual blocks) end in a SHARED
-residual block and, in training, Gaussian noise; attribute encoders give an 8-d code, either as a VAE (mu, logvar;
-``--concat 1``: the code is concatenated into the generator, DRIT's Yosemite setting) or deterministically
-(``--concat 0``: the code drives feature-wise transforms of the generator's residual blocks, DRIT's cat2dog setting).
-Two generators decode (content, attribute) into each domain; four multi-scale (3 scales) discriminators judge the
-translations made with encoded attributes (D_A, D_B) and with random ones (D_A2, D_B2); a content discriminator
-tells the domains' content codes apart and the encoders are trained to fool it (target 0.5). Losses of the encoders
-and generators: adversarial, content adversarial, cross-cycle reconstruction (translate twice, L1 x10),
-self-reconstruction (L1 x10), KL 0.01 on attribute and content codes, latent regression (the attribute encoder must
-recover the random code of a translation, L1 x10), and the mode-seeking term. BCE losses; Adam 1e-4 (content D
-1e-4 / 2.5, gradient norm clipped at 5), betas (0.5, 0.999), weight decay 1e-4; the content discriminator is updated
-alone on 2 of every 3 iterations; on real data 1200 epochs, the LR decaying linearly over the last 600; batch 2;
-resize 256, random 216 crop, flips.
+attribute code; the networks, as MSGAN's DRIT code builds them, are in examples/drit_networks.py. Content encoders per
+domain end in a SHARED residual block and, in training, Gaussian noise; attribute encoders give an 8-d code, either
+as a VAE (mu, logvar; ``--concat 1``: the code is concatenated into the generator, whose first block both domains
+share; DRIT's Yosemite setting) or deterministically (``--concat 0``: an MLP turns it into the inputs of the
+generator's attribute residual blocks; DRIT's cat2dog setting). Four multi-scale (3 scales) discriminators judge
+the translations made with encoded attributes (D_A, D_B) and with random ones (D_A2, D_B2); a content discriminator
+tells the domains' content codes apart and the encoders are trained to fool it (target 0.5).
 
-The mode-seeking term, in BOTH directions: each generator runs once on [content; content] with two random attribute
-codes [z1; z2] (torch_modeseek.paired_inputs) and a ModeSeekingHook per generator compares the two translations of
-the same content. Built-in data: scenes whose layout is the content and whose appearance (8 known per domain) is free,
-so every input has 8 valid translations. Evaluation: per test input several translations (5 on real data) in both
-directions, pixel-L1 diversity, NDB/JSD against the other domain's test images, known-mode coverage on built-in data,
-FID/LPIPS with their weight files.
+One iteration, as the official code: the batch is split in halves (one image each at the official batch 2); the
+first half is encoded and translated, the second half is only the real images of D_A2/D_B2. Then (a) every D
+steps: D_A/D_B on the encoded translations, D_A2/D_B2 on 2 real + fake1 + fake2, the content D (gradient norm
+clipped at 5); (b) the encoders and generators step on the adversarial loss, the content adversarial loss, the
+cross-cycle and self reconstructions (L1 x10), KL 0.01 on the content codes and on the attribute code (the sum over
+its dimensions); (c) the content encoders and generators step again, on the gradients of the random-attribute
+losses taken at the same point: adversarial on both random translations, latent regression (L1 x10; the attribute
+encoder is not updated by it) and the mode-seeking term in BOTH directions. BCE losses summed over the scales; Adam
+1e-4 (content D 1e-4 / 2.5), betas (0.5, 0.999), weight decay 1e-4; the content discriminator alone on 2 of every 3
+iterations; on real data 1200 epochs, the LR decaying linearly over the last 600; batch 2; shorter side resized to
+256, random 216 crop, flips (test images: centred crop).
+
+The mode-seeking term: each generator runs once on [content; content] of the encoded half with the random attribute
+codes [z1; z2] (torch_modeseek.paired_inputs; the same pair in both directions, as the official code) and a
+ModeSeekingHook per generator compares the two translations of the same content. Built-in data: scenes whose layout
+is the content and whose appearance (8 known per domain) is free, so every input has 8 valid translations.
+Evaluation: per test input several translations (5 on real data) in both directions, pixel-L1 diversity, NDB/JSD
+against the other domain's test images, known-mode coverage on built-in data, FID/LPIPS with their weight files.
 """
 
 from __future__ import annotations
@@ -50,7 +56,15 @@ from examples.common.evaluation import attach_coverage, diversity_groups, ndb_gr
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import LinearDecayAfter, StepCounter, init_normal
+from examples.common.training import LinearDecayAfter, StepCounter
+from examples.drit_networks import (
+    AttributeEncoders,
+    ContentDiscriminator,
+    ContentEncoders,
+    Generators,
+    MultiScaleDiscriminator,
+    init_conv_normal,
+)
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "yosemite", "cat2dog")
@@ -58,179 +72,12 @@ _REAL = {"epochs": 1200, "decay_epochs": 600, "batch_size": 2, "lr": 1e-4, "ngf"
          "load_size": 256, "crop_size": 216, "save_every": 5000, "eval_every": 0, "eval_inputs": 50,
          "eval_samples": 5, "ndb_bins": 20}  # fmt: skip
 PRESETS = {
-    "builtin": {"epochs": 12, "decay_epochs": 6, "batch_size": 8, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
+    "builtin": {"epochs": 24, "decay_epochs": 12, "batch_size": 16, "lr": 2e-4, "ngf": 16, "ndf": 16, "d_layers": 2,
                 "load_size": 32, "crop_size": 32, "concat": 1, "upsample": "nearest", "save_every": 500,
                 "eval_every": 0, "eval_inputs": 16, "eval_samples": 16, "ndb_bins": 16},
     "yosemite": {**_REAL, "concat": 1, "upsample": "deconv"},
     "cat2dog": {**_REAL, "concat": 0, "upsample": "deconv"},
 }  # fmt: skip
-
-
-def conv_block(cin: int, cout: int, kernel: int, stride: int, act: nn.Module | None = None) -> list[nn.Module]:
-    """Conv, InstanceNorm, ReLU (or ``act``)."""
-    conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2)
-    return [conv, nn.InstanceNorm2d(cout), act if act is not None else nn.ReLU(True)]
-
-
-class INResBlock(nn.Module):
-    """x + (3x3 conv, IN, ReLU, 3x3 conv, IN)(x)."""
-
-    def __init__(self, ch: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(*conv_block(ch, ch, 3, 1), nn.Conv2d(ch, ch, 3, 1, 1), nn.InstanceNorm2d(ch))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Residual update of x."""
-        return x + self.body(x)
-
-
-class ContentEncoders(nn.Module):
-    """Both domains' content encoders (4 ngf channels at 1/4 resolution); the last residual block is shared."""
-
-    def __init__(self, ngf: int) -> None:
-        super().__init__()
-
-        def private() -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(3, ngf, 7, 1, 3), nn.LeakyReLU(0.2, True), *conv_block(ngf, ngf * 2, 3, 2),
-                *conv_block(ngf * 2, ngf * 4, 3, 2), *[INResBlock(ngf * 4) for _ in range(3)],
-            )  # fmt: skip
-
-        self.private = nn.ModuleDict({"A": private(), "B": private()})
-        self.shared = INResBlock(ngf * 4)
-
-    def encode(self, x: torch.Tensor, domain: str, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Content code of images ``x`` of ``domain``; ``noise`` (same shape as the code) is added in training."""
-        h = self.shared(self.private[domain](x))
-        return h if noise is None else h + noise.to(h.dtype)
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor, noise_a=None, noise_b=None) -> tuple[torch.Tensor, ...]:
-        """Content codes of a domain-A and a domain-B batch."""
-        return self.encode(a, "A", noise_a), self.encode(b, "B", noise_b)
-
-
-class AttributeEncoders(nn.Module):
-    """Both domains' attribute encoders: stride-2 convs, global average pool, then (mu, logvar) or a code."""
-
-    def __init__(self, ngf: int, nz: int, vae: bool) -> None:
-        super().__init__()
-        self.vae = vae
-
-        def trunk() -> nn.Sequential:
-            layers: list[nn.Module] = [nn.Conv2d(3, ngf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-            for cin, cout in ((ngf, ngf * 2), (ngf * 2, ngf * 4), (ngf * 4, ngf * 4)):
-                layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-            return nn.Sequential(
-                *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ngf * 4, nz * (2 if vae else 1))
-            )
-
-        self.nets = nn.ModuleDict({"A": trunk(), "B": trunk()})
-
-    def encode(self, x: torch.Tensor, domain: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(mu, logvar)`` of the VAE variant, or ``(code, None)``."""
-        out = self.nets[domain](x)
-        return tuple(out.chunk(2, dim=1)) if self.vae else (out, None)
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor | None], ...]:
-        """Attribute codes of a domain-A and a domain-B batch."""
-        return self.encode(a, "A"), self.encode(b, "B")
-
-
-class AttributeBlock(nn.Module):
-    """Residual block conditioned on the attribute z: concatenated to its input, or as feature-wise scale and shift."""
-
-    def __init__(self, ch: int, nz: int, concat: bool) -> None:
-        super().__init__()
-        self.concat = concat
-        self.conv1 = nn.Conv2d(ch + (nz if concat else 0), ch, 3, 1, 1)
-        self.conv2 = nn.Conv2d(ch, ch, 3, 1, 1)
-        self.norm1, self.norm2 = nn.InstanceNorm2d(ch), nn.InstanceNorm2d(ch)
-
-    def forward(self, h: torch.Tensor, z: torch.Tensor, film: torch.Tensor | None) -> torch.Tensor:
-        """Features h (B, ch, H, W), codes z (B, nz), film (B, 2 ch): scale and shift of the transform variant."""
-        x = torch.cat([h, z[:, :, None, None].expand(-1, -1, *h.shape[2:]).to(h.dtype)], 1) if self.concat else h
-        x = self.norm1(self.conv1(x))
-        if film is not None:
-            gamma, beta = film[:, :, None, None].to(x.dtype).chunk(2, dim=1)
-            x = x * (1 + gamma) + beta
-        return h + self.norm2(self.conv2(F.relu(x)))
-
-
-class Generator(nn.Module):
-    """(content 4 ngf @ 1/4, attribute z) -> 4 attribute-conditioned residual blocks -> two x2 upsamplings -> image."""
-
-    def __init__(self, ngf: int, nz: int, concat: bool, upsample: str = "deconv") -> None:
-        super().__init__()
-        ch, self.concat, extra = ngf * 4, concat, nz if concat else 0
-
-        def up2(cin: int, cout: int) -> nn.Module:
-            if upsample == "nearest":  # resize-convolution: no checkerboard from uneven kernel overlap
-                return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1))
-            return nn.ConvTranspose2d(cin, cout, 3, 2, 1, 1)  # DRIT's
-
-        self.blocks = nn.ModuleList([AttributeBlock(ch, nz, concat) for _ in range(4)])
-        self.film = None if concat else nn.Sequential(
-            nn.Linear(nz, 256), nn.ReLU(True), nn.Linear(256, 256), nn.ReLU(True), nn.Linear(256, 4 * 2 * ch)
-        )  # fmt: skip
-        self.up = nn.ModuleList(  # x2 upsampling, LayerNorm (GroupNorm with one group), ReLU
-            nn.Sequential(up2(cin + extra, cin // 2), nn.GroupNorm(1, cin // 2), nn.ReLU(True)) for cin in (ch, ch // 2)
-        )
-        self.out = nn.Sequential(nn.Conv2d(ch // 4 + extra, 3, 1), nn.Tanh())
-
-    def forward(self, content: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Content codes (B, 4 ngf, H/4, W/4) and attribute codes (B, nz) -> images (B, 3, H, W) in [-1, 1]."""
-        films = [None] * 4 if self.film is None else self.film(z).chunk(4, dim=1)
-        h = content
-        for block, film in zip(self.blocks, films, strict=True):
-            h = block(h, z, film)
-
-        def cat(x: torch.Tensor) -> torch.Tensor:
-            return torch.cat([x, z[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)], 1) if self.concat else x
-
-        for up in self.up:
-            h = up(cat(h))
-        return self.out(cat(h))
-
-
-class MultiScaleDiscriminator(nn.Module):
-    """Three PatchGAN-style discriminators (no norm, LeakyReLU) on the image and its 2x and 4x average-pooled copies."""
-
-    def __init__(self, ndf: int, layers: int, scales: int = 3) -> None:
-        super().__init__()
-
-        def one() -> nn.Sequential:
-            mods: list[nn.Module] = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-            width = ndf
-            for _ in range(layers - 1):
-                mods += [nn.Conv2d(width, width * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-                width *= 2
-            return nn.Sequential(*mods, nn.Conv2d(width, 1, 1))
-
-        self.scales = nn.ModuleList([one() for _ in range(scales)])
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Images -> one logit map per scale."""
-        out = []
-        for k, net in enumerate(self.scales):
-            if k:
-                x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
-            out.append(net(x))
-        return out
-
-
-class ContentDiscriminator(nn.Module):
-    """Tells content codes of domain A (1) from those of domain B (0): 3 stride-2 convs (IN, LeakyReLU), pool, logit."""
-
-    def __init__(self, ch: int, side: int) -> None:
-        super().__init__()
-        act = nn.LeakyReLU(0.2, True)
-        downs = max(1, min(3, side.bit_length() - 2))  # the last map keeps >= 2x2 for its InstanceNorm
-        layers = [m for _ in range(downs) for m in conv_block(ch, ch, 3, 2, act)]
-        self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Conv2d(ch, 1, 1), nn.Flatten(0))
-
-    def forward(self, content: torch.Tensor) -> torch.Tensor:
-        """Content codes -> (B,) logits."""
-        return self.net(content)
 
 
 def bce(logits: torch.Tensor | list[torch.Tensor], target: float) -> torch.Tensor:
@@ -273,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
     parser = build_parser()
     args = cli.parse(parser, PRESETS, DATASETS, argv)
+    if args.batch_size < 2 or args.batch_size % 2:
+        parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
     if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
         parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
     try:
@@ -287,29 +136,31 @@ def main(argv: list[str] | None = None) -> int:
     runtime = Runtime.start(args.device, args.amp)
     device, vae, nz = runtime.device, bool(args.concat), args.nz
     torch.manual_seed(args.seed)
-    enc_c = runtime.wrap(init_normal(ContentEncoders(args.ngf)))
-    enc_a = runtime.wrap(init_normal(AttributeEncoders(args.ngf, nz, vae)))
-    gens = {d: runtime.wrap(init_normal(Generator(args.ngf, nz, bool(args.concat), args.upsample))) for d in "AB"}
+    enc_c = runtime.wrap(init_conv_normal(ContentEncoders(args.ngf)))
+    enc_a = runtime.wrap(init_conv_normal(AttributeEncoders(args.ngf, nz, vae)))
+    gen = runtime.wrap(init_conv_normal(Generators(args.ngf, nz, vae, args.upsample)))
     dis = {
-        k: runtime.wrap(init_normal(MultiScaleDiscriminator(args.ndf, args.d_layers))) for k in ("A", "A2", "B", "B2")
+        k: runtime.wrap(init_conv_normal(MultiScaleDiscriminator(args.ndf, args.d_layers)))
+        for k in ("A", "A2", "B", "B2")
     }
-    dis_c = runtime.wrap(init_normal(ContentDiscriminator(args.ngf * 4, args.crop_size // 4)))
+    dis_c = runtime.wrap(init_conv_normal(ContentDiscriminator(args.ngf * 4, args.crop_size // 4)))
     adam = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": 1e-4}
     optimizers = {
         "Ec": torch.optim.Adam(enc_c.parameters(), **adam),
         "Ea": torch.optim.Adam(enc_a.parameters(), **adam),
-        "G": torch.optim.Adam([p for g in gens.values() for p in g.parameters()], **adam),
-        "D": torch.optim.Adam([p for d in dis.values() for p in d.parameters()], **adam),
+        "G": torch.optim.Adam(gen.parameters(), **adam),
+        **{f"D{k}": torch.optim.Adam(d.parameters(), **adam) for k, d in dis.items()},
         "Dc": torch.optim.Adam(dis_c.parameters(), **{**adam, "lr": args.lr / 2.5}),
     }
     per_epoch = len(train_set) // (args.batch_size * runtime.world_size)
     total = args.max_steps or args.epochs * per_epoch
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
     ms_loss = ModeSeekingLoss(distance=args.ms_distance)
-    hooks = {d: ModeSeekingHook(gens[d], latent="z", weight=args.ms_weight, loss=ms_loss) for d in "AB"}
+    decoders = unwrap(gen).decoders
+    hooks = {d: ModeSeekingHook(decoders[d], latent="z", weight=args.ms_weight, loss=ms_loss) for d in "AB"}
     counter = StepCounter()
     parts = Parts(
-        models={"Ec": enc_c, "Ea": enc_a, "GA": gens["A"], "GB": gens["B"], "Dc": dis_c, "iteration": counter}
+        models={"Ec": enc_c, "Ea": enc_a, "G": gen, "Dc": dis_c, "iteration": counter}
         | {f"D{k}": d for k, d in dis.items()},
         optimizers=optimizers,
         hook=hooks["B"],  # A -> B; the progress bar shows its ratio
@@ -318,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in optimizers.items()},
     )
     scaler, logged = parts.scaler, {}
+    second_step = [p for m in (enc_c, gen) for p in m.parameters()]  # what the random-attribute losses update
 
     def update(name: str, loss: torch.Tensor, clip: float | None = None) -> None:
         optimizers[name].zero_grad(set_to_none=True)
@@ -331,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         return mu if logvar is None else mu + torch.exp(0.5 * logvar) * eps
 
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
-        a, b = batch
-        n, side = a.shape[0], args.crop_size // 4
+        a_all, b_all = batch
+        n, side = a_all.shape[0] // 2, args.crop_size // 4
+        a, b, a_random, b_random = a_all[:n], b_all[:n], a_all[n:], b_all[n:]  # encoded half, D2's real half
 
         def noise(*shape: int) -> torch.Tensor:
             return torch.randn(*shape, generator=rng).to(device)
@@ -342,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             with torch.no_grad(), runtime.autocast():
                 ca, cb = enc_c(a, b, *code_noise[:2])
             with runtime.autocast():
-                loss_dc = bce(dis_c(ca), 1.0) + bce(dis_c(cb), 0.0)
+                loss_dc = bce(dis_c(ca), 0.0) + bce(dis_c(cb), 1.0)
             update("Dc", loss_dc, clip=5.0)
             scaler.update()
             logged["Dc"] = loss_dc.detach()
@@ -352,50 +205,66 @@ def main(argv: list[str] | None = None) -> int:
             ca, cb = enc_c(a, b, *code_noise[:2])
             (mu_a, lv_a), (mu_b, lv_b) = enc_a(a, b)
             za, zb = attribute(mu_a, lv_a, eps[0]), attribute(mu_b, lv_b, eps[1])
-            fake_a, self_a = gens["A"](torch.cat([cb, ca]), z=torch.cat([za, za])).chunk(2)  # B->A, A->A
-            fake_b, self_b = gens["B"](torch.cat([ca, cb]), z=torch.cat([zb, zb])).chunk(2)
-            (cb2,), zr_a = paired_inputs((cb.detach(),), nz, generator=rng)  # [content; content], [z1; z2]
-            rand_a = gens["A"](cb2, z=zr_a)  # two random-attribute translations of the same content
+            fake_a, self_a = gen(torch.cat([cb, ca]), torch.cat([za, za]), "A").chunk(2)  # B->A, A->A
+            fake_b, self_b = gen(torch.cat([ca, cb]), torch.cat([zb, zb]), "B").chunk(2)
+            (cb2,), z_random = paired_inputs((cb,), nz, generator=rng)  # [content; content], [z1; z2]
+            rand_a = gen(cb2, z_random, "A")  # two random-attribute translations of the same content
             ms_a = hooks["A"].loss()  # ms_weight x MSGAN's term, B -> A
-            (ca2,), zr_b = paired_inputs((ca.detach(),), nz, generator=rng)
-            rand_b = gens["B"](ca2, z=zr_b)
+            rand_b = gen(torch.cat([ca, ca]), z_random, "B")  # the same codes in the other direction
             ms_b = hooks["B"].loss()  # A -> B
-            loss_d = bce(dis["A"](a), 1.0) + bce(dis["A"](fake_a.detach()), 0.0)
-            loss_d = loss_d + bce(dis["B"](b), 1.0) + bce(dis["B"](fake_b.detach()), 0.0)
-            loss_d = loss_d + bce(dis["A2"](a), 1.0) + bce(dis["A2"](rand_a.detach()), 0.0)
-            loss_d = loss_d + bce(dis["B2"](b), 1.0) + bce(dis["B2"](rand_b.detach()), 0.0)
-            loss_dc = bce(dis_c(ca.detach()), 1.0) + bce(dis_c(cb.detach()), 0.0)
-        update("D", loss_d)
+            loss_d = {
+                "DA": bce(dis["A"](a), 1.0) + bce(dis["A"](fake_a.detach()), 0.0),
+                "DB": bce(dis["B"](b), 1.0) + bce(dis["B"](fake_b.detach()), 0.0),
+                # 2 real + fake1 + fake2: D has no normalisation, so one call on both fakes is 2 x their mean
+                "DA2": 2 * (bce(dis["A2"](a_random), 1.0) + bce(dis["A2"](rand_a.detach()), 0.0)),
+                "DB2": 2 * (bce(dis["B2"](b_random), 1.0) + bce(dis["B2"](rand_b.detach()), 0.0)),
+            }
+            loss_dc = bce(dis_c(ca.detach()), 0.0) + bce(dis_c(cb.detach()), 1.0)
+        for name, loss in loss_d.items():
+            update(name, loss)
         update("Dc", loss_dc, clip=5.0)
         plain = {k: unwrap(d) for k, d in dis.items()}
         with frozen(*dis.values(), dis_c), runtime.autocast():
+            # (b) encoders and generators: translations with encoded attributes
             adv = bce(plain["A"](fake_a), 1.0) + bce(plain["B"](fake_b), 1.0)
             adv_content = bce(unwrap(dis_c)(ca), 0.5) + bce(unwrap(dis_c)(cb), 0.5)
             cb_rec, ca_rec = enc_c(fake_a, fake_b, *code_noise[2:])  # fake_a holds b's content, fake_b a's
             (mu_fa, lv_fa), (mu_fb, lv_fb) = enc_a(fake_a, fake_b)
-            rec_a = gens["A"](ca_rec, z=attribute(mu_fa, lv_fa, eps[2]))  # cross-cycle: back to the originals
-            rec_b = gens["B"](cb_rec, z=attribute(mu_fb, lv_fb, eps[3]))
+            rec_a = gen(ca_rec, attribute(mu_fa, lv_fa, eps[2]), "A")  # cross-cycle: back to the originals
+            rec_b = gen(cb_rec, attribute(mu_fb, lv_fb, eps[3]), "B")
             cycle = F.l1_loss(rec_a.float(), a) + F.l1_loss(rec_b.float(), b)
             self_rec = F.l1_loss(self_a.float(), a) + F.l1_loss(self_b.float(), b)
-            if vae:
-                kl_attr = sum(-0.5 * torch.mean(1 + lv.float() - mu.float() ** 2 - lv.float().exp()) for mu, lv in
+            if vae:  # the official sum over the code's dimensions (mean over the batch)
+                kl_attr = sum(-0.5 * (1 + lv.float() - mu.float() ** 2 - lv.float().exp()).sum(1).mean() for mu, lv in
                               ((mu_a, lv_a), (mu_b, lv_b)))  # fmt: skip
             else:
                 kl_attr = za.float().pow(2).mean() + zb.float().pow(2).mean()
             kl_content = ca.float().pow(2).mean() + cb.float().pow(2).mean()
-            adv_random = bce(plain["A2"](rand_a), 1.0) + bce(plain["B2"](rand_b), 1.0)
-            with frozen(enc_a):  # latent regression trains the generators only, as DRIT's update
-                (za_rec, _), (zb_rec, _) = unwrap(enc_a)(rand_a, rand_b)
-            latent = F.l1_loss(za_rec.float(), zr_a) + F.l1_loss(zb_rec.float(), zr_b)
-            loss = adv + adv_content + 10 * (cycle + self_rec + latent) + 0.01 * (kl_attr + kl_content) + adv_random
-        loss = loss + (ms_a + ms_b if args.ms_weight else 0.0)  # baseline: the terms are only logged
+            loss_eg = adv + adv_content + 10 * (cycle + self_rec) + 0.01 * (kl_attr + kl_content)
+            # (c) content encoders and generators again: translations with random attributes
+            pairs = (("A2", rand_a), ("B2", rand_b))
+            adv_random = sum(bce(plain[k](x), 1.0) for k, pair in pairs for x in pair.chunk(2))  # fake1 + fake2
+            with frozen(enc_a):  # latent regression trains the generators (and content encoders) only
+                (za_rec, _), (zb_rec, _) = unwrap(enc_a)(rand_a[:n], rand_b[:n])
+            latent = F.l1_loss(za_rec.float(), z_random[:n]) + F.l1_loss(zb_rec.float(), z_random[:n])
+            loss_random = adv_random + 10 * latent
+        loss_random = loss_random + (ms_a + ms_b if args.ms_weight else 0.0)  # baseline: the terms are only logged
+        grads_random = runtime.average(
+            torch.autograd.grad(scaler.scale(loss_random), second_step, retain_graph=True, allow_unused=True)
+        )
         for name in ("Ec", "Ea", "G"):
             optimizers[name].zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        scale = scaler.get_scale() if scaler.is_enabled() else 1.0
+        scaler.scale(loss_eg).backward()
         for name in ("Ec", "Ea", "G"):
             scaler.step(optimizers[name])
         scaler.update()
-        logged.update(D=loss_d.detach(), Dc=loss_dc.detach(), G=(adv + adv_random).detach(),
+        if all(g is None or bool(torch.isfinite(g).all()) for g in grads_random):  # an AMP overflow skips it
+            for param, grad in zip(second_step, grads_random, strict=True):
+                param.grad = None if grad is None else grad / scale
+            optimizers["Ec"].step()
+            optimizers["G"].step()
+        logged.update(D=sum(loss_d.values()).detach(), Dc=loss_dc.detach(), G=(adv + adv_random).detach(),
                       rec=(cycle + self_rec).detach(), ms=(ms_a + ms_b).detach())  # fmt: skip
         return dict(logged)
 
@@ -409,16 +278,16 @@ def main(argv: list[str] | None = None) -> int:
         return torch.stack([eval_set.image(domain, i) for i in picks])
 
     eval_inputs = {"A": inputs("A"), "B": inputs("B")}
-    plain_c, plain_g = unwrap(enc_c), {d: unwrap(g) for d, g in gens.items()}
+    plain_c, plain_g = unwrap(enc_c), unwrap(gen)
 
     def translate(source: str, x: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
         """(N, 3, S, S) images of ``source`` -> (N, samples, 3, S, S) in the other domain, random attributes."""
         target, gen, out = "B" if source == "A" else "A", torch.Generator().manual_seed(seed), []
-        with evaluating(plain_c, plain_g[target]):
+        with evaluating(plain_c, plain_g):
             for chunk in x.split(max(1, 128 // samples)):
                 content = plain_c.encode(chunk.to(device), source).repeat_interleave(samples, 0)
                 z = torch.randn(content.shape[0], nz, generator=gen).to(device)
-                out.append(plain_g[target](content, z).float().cpu())
+                out.append(plain_g(content, z, target).float().cpu())
         return torch.cat(out).reshape(x.shape[0], samples, *x.shape[1:])
 
     def samples(path: Path) -> None:

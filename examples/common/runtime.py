@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -99,6 +99,20 @@ class Runtime:
         value = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.all_reduce(value)
         return bool(value.item() > 0)
+
+    def average(self, tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
+        """The mean of each tensor over the ranks, in place (a collective; ``None`` stays ``None``).
+
+        For gradients taken with ``torch.autograd.grad``, which DDP does not synchronise. Without DDP the tensors come
+        back unchanged.
+        """
+        out = list(tensors)
+        if self.distributed:
+            for t in out:
+                if t is not None:
+                    dist.all_reduce(t)
+                    t.div_(self.world_size)
+        return out
 
     def barrier(self) -> None:
         """Wait for every rank (no-op when not distributed)."""

@@ -28,7 +28,7 @@ TINY = {
                 "--ndb-bins", "2"],
     "stackgan": ["--ngf", "8", "--ndf", "4", "--c-dim", "8", "--base-size", "8", "--batch-size", "2",
                  "--eval-inputs", "2", "--eval-samples", "2", "--ndb-bins", "2"],
-    "drit": ["--ngf", "8", "--ndf", "4", "--crop-size", "32", "--d-layers", "2", "--batch-size", "1",
+    "drit": ["--ngf", "8", "--ndf", "4", "--crop-size", "32", "--d-layers", "2", "--batch-size", "2",
              "--eval-inputs", "2", "--eval-samples", "2", "--ndb-bins", "2"],
 }  # fmt: skip
 
