@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,8 +278,10 @@ def fit(
         for batch in loader:
             rng = torch.Generator().manual_seed(derive_seed(args.seed, _STEP_TAG, current, runtime.rank))
             losses = step(_to_device(batch, runtime.device), rng)
-            for scheduler in parts.schedulers.values():
-                scheduler.step()
+            with warnings.catch_warnings():  # schedules count global steps, also those an optimizer sat out
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+                for scheduler in parts.schedulers.values():
+                    scheduler.step()
             current += 1
             bar.update(1)
             if current % args.log_every == 0 or current == total:
