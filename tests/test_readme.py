@@ -53,3 +53,28 @@ def test_badges_point_at_what_exists():
     assert requires is not None
     assert f"python-{requires[1]}.{requires[2]}%2B" in text
     assert "https://arxiv.org/abs/1903.05628" in text
+
+
+def _report_cells() -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(task, metric label) -> (ms 0 cell, ms 1 cell, verdict) from the committed reproduction report."""
+    cells, task = {}, None
+    for line in (README.parent / "docs" / "reproduction.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            task = line[3:].strip()
+        elif task and line.startswith("| ") and "+/-" in line:
+            label, ms0, ms1, verdict = (c.strip() for c in line.strip("|").split("|")[:4])
+            cells[(task, label.split(" (higher")[0].split(" (lower")[0])] = (ms0, ms1, verdict)
+    return cells
+
+
+def test_results_table_copies_the_reproduction_report():
+    section = README.read_text(encoding="utf-8").split("## Results\n", 1)[1].split("\n## ", 1)[0]
+    report = _report_cells()
+    rows = [r for r in section.splitlines() if r.startswith("| `") and "+/-" in r]
+    assert len(rows) >= 12  # four trainers, several metrics each
+    for row in rows:
+        task, metric, ms0, ms1, verdict = (c.strip() for c in row.strip("|").split("|")[:5])
+        task = task.strip("`")
+        matches = [cells for (t, label), cells in report.items() if t == task and label.startswith(metric)]
+        assert len(matches) == 1, f"README row {task} / {metric} names no single metric of the report"
+        assert (ms0, ms1, verdict) == matches[0], f"README {task} / {metric}: {(ms0, ms1, verdict)} != {matches[0]}"
