@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("Ec", "Ea", "G"):
             scaler.step(optimizers[name])
         scaler.update()
-        if all(g is None or bool(torch.isfinite(g).all()) for g in grads_random):  # an AMP overflow skips it
+        present = [g for g in grads_random if g is not None]
+        if not present or bool(torch.stack([torch.isfinite(g).all() for g in present]).all()):  # AMP overflow: skip
             for param, grad in zip(second_step, grads_random, strict=True):
                 param.grad = None if grad is None else grad / scale
             optimizers["Ec"].step()
