@@ -37,10 +37,11 @@ from examples.common.data.builtin_shapes import ShapesDataset
 from examples.common.data.cifar10 import CIFAR10
 from examples.common.data.seeding import derive_seed
 from examples.common.evaluation import report
+from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit, sample_per_condition
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import INIT_SCHEMES, init_weights
+from examples.common.training import init_weights
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "cifar10")
@@ -95,11 +96,6 @@ class Discriminator(nn.Module):
         return self.net(torch.cat([image, planes.to(image.dtype)], dim=1)).flatten()
 
 
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """Mean binary cross-entropy of D's logits against a constant target (the official BCE on sigmoid outputs)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
-
-
 def build_parser() -> tuple[object, dict]:
     """The command line: the common options plus the DCGAN widths."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/dcgan_cifar10")
@@ -109,12 +105,7 @@ def build_parser() -> tuple[object, dict]:
         net, PRESETS, {"ngf": "G width; its layers are 8/4/2 x ngf", "ndf": "D width; its layers are 1/2/4 x ndf"}
     )
     net.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay (default: 1e-4)")
-    net.add_argument(
-        "--init",
-        choices=INIT_SCHEMES,
-        help="weight initialisation: N(0, 0.02), BicycleGAN's Xavier, or PyTorch's default, which is what the "
-        "official code ends up with (default: normal on builtin, default on cifar10)",
-    )
+    cli.add_init_option(net, "normal on builtin; default on cifar10, what the official code ends up with")
     return parser
 
 

@@ -53,6 +53,7 @@ from examples.common.data.builtin_seasons import Seasons
 from examples.common.data.seeding import derive_seed
 from examples.common.data.unpaired import UnpairedFolders
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
@@ -78,12 +79,6 @@ PRESETS = {
     "yosemite": {**_REAL, "concat": 1, "upsample": "deconv"},
     "cat2dog": {**_REAL, "concat": 0, "upsample": "deconv"},
 }  # fmt: skip
-
-
-def bce(logits: torch.Tensor | list[torch.Tensor], target: float) -> torch.Tensor:
-    """BCE of logits (or the sum over a list of scales) against a constant label, in float32."""
-    items = logits if isinstance(logits, list) else [logits]
-    return sum(F.binary_cross_entropy_with_logits(o.float(), torch.full_like(o.float(), target)) for o in items)
 
 
 def build_parser() -> object:
@@ -321,10 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             attach_coverage(summary, cover, eval_set.coverage_radius, eval_set.coverage_pool)
         return summary, ndb_results
 
-    try:
-        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="drit_yosemite")
-    finally:
-        runtime.close()
+    # fit closes the runtime's process group
+    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="drit_yosemite")
 
 
 if __name__ == "__main__":

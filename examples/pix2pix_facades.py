@@ -40,10 +40,11 @@ from examples.common.data.builtin_facades import BlockFacades
 from examples.common.data.sampler import steps_per_epoch
 from examples.common.data.seeding import derive_seed
 from examples.common.evaluation import report
+from examples.common.gan_losses import lsgan
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit, sample_per_condition, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
-from examples.common.training import INIT_SCHEMES, LinearDecayAfter, init_weights
+from examples.common.training import LinearDecayAfter, init_weights
 from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
 
 DATASETS = ("builtin", "facades", "maps")
@@ -126,11 +127,6 @@ class TwoScaleDiscriminator(nn.Module):
         return [self.scales[0](x), self.scales[1](small)]
 
 
-def lsgan(outputs: list[torch.Tensor], target: float) -> torch.Tensor:
-    """LSGAN loss summed over the scales: mean squared distance of the logits to ``target``."""
-    return sum(F.mse_loss(o.float(), torch.full_like(o.float(), target)) for o in outputs)
-
-
 def build_parser() -> object:
     """The command line: the common options plus the pix2pix ones."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/pix2pix_facades")
@@ -152,12 +148,7 @@ def build_parser() -> object:
         "crop_size": "image side",
     }
     cli.add_preset_options(p2p, PRESETS, options)
-    p2p.add_argument(
-        "--init",
-        choices=INIT_SCHEMES,
-        help="weight initialisation: BicycleGAN's Xavier-normal with gain 0.02, N(0, 0.02) or PyTorch's default "
-        "(default: normal on builtin, xavier on real data)",
-    )
+    cli.add_init_option(p2p, "normal on builtin, xavier on real data")
     return parser
 
 

@@ -57,6 +57,7 @@ from examples.common.data.cub import CUBBirds
 from examples.common.data.seeding import derive_seed
 from examples.common.ema import ema_copy, ema_update
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
+from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, evaluating, fit
 from examples.common.runtime import Runtime, frozen, unwrap
@@ -183,11 +184,6 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """StackGAN++'s KL_loss: the mean over elements of KL(N(mu, exp(logvar)) || N(0, 1)), in float32."""
     mu, logvar = mu.float(), logvar.float()
     return -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
-
-
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """Binary cross-entropy of logits against a constant label (in float32)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
 
 
 def build_parser() -> object:
@@ -337,10 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             attach_coverage(summary, groups, eval_set.coverage_radius, eval_set.coverage_pool)
         return summary, ndb_results
 
-    try:
-        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="stackgan_birds")
-    finally:
-        runtime.close()
+    # fit closes the runtime's process group
+    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="stackgan_birds")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from examples.common.data.errors import DatasetError
+from examples.common.training import INIT_SCHEMES
 
-__all__ = ["add_preset_options", "apply_preset", "base_parser", "parse", "write_json"]
+__all__ = ["add_init_option", "add_preset_options", "apply_preset", "base_parser", "parse", "write_json"]
 
 _DISTANCES = ("l1", "l2", "mse", "cosine")
 
@@ -154,6 +155,19 @@ def add_preset_options(
         group.add_argument(
             "--" + key.replace("_", "-"), type=_positive, help=f"{text} (default: {_preset_help(presets, key)})"
         )
+
+
+def add_init_option(group: argparse._ArgumentGroup, defaults: str) -> None:
+    """Add ``--init`` (a scheme of :func:`examples.common.training.init_weights`); its default comes from the preset.
+
+    ``defaults`` says which scheme each preset uses, e.g. ``"normal on builtin, xavier on real data"``.
+    """
+    group.add_argument(
+        "--init",
+        choices=INIT_SCHEMES,
+        help="weight initialisation: N(0, 0.02), BicycleGAN's Xavier-normal with gain 0.02, StackGAN++'s orthogonal, "
+        f"or PyTorch's default (default: {defaults})",
+    )
 
 
 def apply_preset(args: argparse.Namespace, presets: Mapping[str, Mapping[str, Any]], datasets: Sequence[str]) -> None:
