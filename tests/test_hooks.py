@@ -89,6 +89,45 @@ def test_weight_multiplies_and_last_ratio_is_detached():
     torch.testing.assert_close(hook.last_ratio, expected_ratio.detach())
 
 
+@pytest.mark.parametrize("reduction", ["batch", "sample", "none"])
+@pytest.mark.parametrize("pairing", ["halves", "interleaved"])
+def test_last_ratios_are_the_detached_per_pair_ratios(reduction, pairing):
+    generator = make()
+    b = 5
+    z = randn(2 * b, 8, seed=3)
+    cond2 = cond_batch(b).repeat(2, 1) if pairing == "halves" else cond_batch(b).repeat_interleave(2, 0)
+    hook = ModeSeekingHook(generator, loss=ModeSeekingLoss(reduction=reduction), pairing=pairing)
+    x = generator(cond2, z=z).double()
+    hook.loss()
+    (z1, z2), (x1, x2) = (z.chunk(2), x.chunk(2)) if pairing == "halves" else ((z[0::2], z[1::2]), (x[0::2], x[1::2]))
+    expected = (x2 - x1).abs().flatten(1).mean(1) / (z2.double() - z1.double()).abs().mean(1)
+    assert hook.last_ratios.shape == (b,)
+    assert not hook.last_ratios.requires_grad
+    torch.testing.assert_close(hook.last_ratios.double(), expected.detach(), rtol=1e-5, atol=1e-7)
+
+
+def test_last_ratios_show_a_collapsed_condition_that_the_batch_ratio_hides():
+    z = randn(8, 8, seed=4)
+    x = randn(8, 2, 4, 4, seed=5)
+    x[4] = x[0]  # condition 0: both samples identical
+    hook = ModeSeekingHook(nn.Identity(), latent=0, output=lambda _: x)
+    hook.module(z)  # the hook reads the forward's argument 0 as the latent
+    hook.loss()
+    assert float(hook.last_ratio) > 0.5
+    assert float(hook.last_ratios[0]) == 0.0
+    assert bool((hook.last_ratios[1:] > 0.5).all())
+
+
+def test_last_ratios_with_samples_are_per_pair():
+    generator = make()
+    cond3, z = repeated_inputs(cond_batch(), 8, 3)
+    hook = ModeSeekingHook(generator, samples=3)
+    generator(cond3, z=z)
+    hook.loss()
+    assert hook.last_ratios.shape == (4, 3)
+    assert bool((hook.last_ratios > 0).all())
+
+
 def test_custom_loss_options_are_used():
     generator = make()
     cond2, z = paired_inputs(cond_batch(), 8)

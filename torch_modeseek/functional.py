@@ -27,6 +27,8 @@ in float32, or float64 for float64 inputs, whatever the input dtype: identical f
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
@@ -49,10 +51,24 @@ def _apply_form(dx: Tensor, dz: Tensor, *, eps: float, form: str, tau: float | N
     return loss, ratio
 
 
-def reduce_terms(
-    dx: Tensor, dz: Tensor, *, eps: float, form: str, reduction: str, tau: float | None
-) -> tuple[Tensor, Tensor]:
-    """Turn per-pair output and latent distances into the loss and the ratio (neither is detached).
+class Terms(NamedTuple):
+    r"""What one evaluation of the term yields: the loss and, for logging, the ratios (none of them detached).
+
+    Attributes:
+        loss: the loss, scalar or per pair for ``reduction="none"``.
+        ratio: the ratio the reduction uses: the ratio of the batch means for ``"batch"``, the mean per-pair ratio
+            for ``"sample"``, the per-pair ratios for ``"none"``.
+        pair_ratios: the per-pair ratios :math:`d_x^{(i)} / \max(d_z^{(i)}, \epsilon)` whatever the reduction,
+            of the shape of the per-pair distances ((B,), or (B, P) for all pairs).
+    """
+
+    loss: Tensor
+    ratio: Tensor
+    pair_ratios: Tensor
+
+
+def reduce_terms(dx: Tensor, dz: Tensor, *, eps: float, form: str, reduction: str, tau: float | None) -> Terms:
+    """Turn per-pair output and latent distances into the loss and the ratios (none of them detached).
 
     Args:
         dx: per-pair output distances, (B,) or (B, P).
@@ -63,19 +79,20 @@ def reduce_terms(
         tau: ceiling of the ratio for ``"clamped"``.
 
     Returns:
-        ``(loss, ratio)``: scalars for ``"batch"`` and ``"sample"`` (the ratio then is the mean per-pair ratio),
-        per-pair tensors of the shape of ``dx`` for ``"none"``.
+        :class:`Terms`: the loss and the ratio are scalars for ``"batch"`` and ``"sample"`` (the ratio then is the
+        mean per-pair ratio), per-pair tensors of the shape of ``dx`` for ``"none"``; the per-pair ratios always.
     """
     if reduction == "batch":
-        return _apply_form(dx.mean(), dz.mean(), eps=eps, form=form, tau=tau)
+        loss, ratio = _apply_form(dx.mean(), dz.mean(), eps=eps, form=form, tau=tau)
+        return Terms(loss, ratio, dx / dz.clamp_min(eps))
     loss, ratio = _apply_form(dx, dz, eps=eps, form=form, tau=tau)
     if reduction == "sample":
-        return loss.mean(), ratio.mean()
-    return loss, ratio
+        return Terms(loss.mean(), ratio.mean(), ratio)
+    return Terms(loss, ratio, ratio)
 
 
-def paired_terms(z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions) -> tuple[Tensor, Tensor]:
-    """Check the inputs, then return ``(loss, ratio)`` of :func:`mode_seeking_loss` (the ratio is for logging)."""
+def paired_terms(z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions) -> Terms:
+    """Check the inputs, then return the :class:`Terms` of :func:`mode_seeking_loss` (the ratios are for logging)."""
     x1s, x2s = check_paired(z1, z2, x1, x2)
     if options.detach_second:
         x2s = [t.detach() for t in x2s]
@@ -154,11 +171,11 @@ def mode_seeking_loss(
         detach_second=detach_second,
         backend=backend,
     )
-    return paired_terms(z1, z2, x1, x2, options)[0]
+    return paired_terms(z1, z2, x1, x2, options).loss
 
 
-def all_pairs_terms(z: Tensor, x: Features, options: LossOptions) -> tuple[Tensor, Tensor]:
-    """Check the inputs, then return ``(loss, ratio)`` of :func:`mode_seeking_loss_all_pairs` (ratio for logging)."""
+def all_pairs_terms(z: Tensor, x: Features, options: LossOptions) -> Terms:
+    """Check the inputs, then return the :class:`Terms` of :func:`mode_seeking_loss_all_pairs` (ratios for logging)."""
     xs = check_all_pairs(z, x)
     if options.detach_second:
         dx = _upper_pairs_detached_second(xs, options.distance, options.backend)
@@ -227,7 +244,7 @@ def mode_seeking_loss_all_pairs(
         detach_second=detach_second,
         backend=backend,
     )
-    return all_pairs_terms(z, x, options)[0]
+    return all_pairs_terms(z, x, options).loss
 
 
 def _upper_pairs_detached_second(xs: list[Tensor], distance: Distance, backend: str) -> Tensor:

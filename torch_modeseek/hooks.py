@@ -88,7 +88,12 @@ class ModeSeekingHook:
     Attributes:
         step: the number of :meth:`loss` calls so far; the schedule's argument; saved by :meth:`state_dict`.
         last_ratio: detached output/latent distance ratio of the last :meth:`loss` call (a tensor, for logging; the
-            library never reads its value), or ``None`` before the first call.
+            library never reads its value), or ``None`` before the first call. With ``reduction="batch"`` it is the
+            ratio of the batch means, which can look healthy while some conditions have collapsed.
+        last_ratios: the detached per-pair ratios of the last :meth:`loss` call, output distance over latent
+            distance for each pair: (B,) for two samples, (B, S(S-1)/2) for ``samples=S``; ``None`` before the first
+            call. Pairs near 0 are conditions whose samples coincide (per-condition collapse), whatever the
+            reduction the loss uses.
 
     Example:
         >>> import torch
@@ -106,8 +111,8 @@ class ModeSeekingHook:
         >>> fake = generator(cond2, z=z)
         >>> term = hook.loss()
         >>> term.backward()
-        >>> hook.step
-        1
+        >>> hook.step, hook.last_ratios.shape
+        (1, torch.Size([3]))
     """
 
     def __init__(
@@ -144,6 +149,7 @@ class ModeSeekingHook:
         self.samples = samples
         self.step = 0
         self.last_ratio: Tensor | None = None
+        self.last_ratios: Tensor | None = None
         self._signature = inspect.signature(_unwrap(module).forward)
         self._captured: tuple[Tensor, Tensor | list[Tensor]] | None = None
         self._feature: Any = None
@@ -224,13 +230,14 @@ class ModeSeekingHook:
         if self.samples == 2:
             x1 = xs[0] if isinstance(xs, Tensor) else [t[0] for t in xs]
             x2 = xs[1] if isinstance(xs, Tensor) else [t[1] for t in xs]
-            term, ratio = paired_terms(zs[0], zs[1], x1, x2, self.criterion.options)
+            terms = paired_terms(zs[0], zs[1], x1, x2, self.criterion.options)
         else:
-            term, ratio = all_pairs_terms(zs, xs, self.criterion.options)
+            terms = all_pairs_terms(zs, xs, self.criterion.options)
         weight = self.weight
         self.step += 1
-        self.last_ratio = ratio.detach()
-        return weight * term
+        self.last_ratio = terms.ratio.detach()
+        self.last_ratios = terms.pair_ratios.detach()
+        return weight * terms.loss
 
     # -- state and lifetime ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, int]:

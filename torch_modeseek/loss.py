@@ -89,14 +89,14 @@ class ModeSeekingLoss(nn.Module):
 
     def forward(self, z1: Tensor, z2: Tensor, x1: Features, x2: Features) -> Tensor:
         """Mode-seeking loss of the pairs ``(z1, x1)``, ``(z2, x2)`` that share their conditions."""
-        return paired_terms(z1, z2, x1, x2, self._options)[0]
+        return paired_terms(z1, z2, x1, x2, self._options).loss
 
     def all_pairs(self, z: Tensor, x: Features) -> Tensor:
         """Loss over every pair of the S samples per condition: ``z``, ``x`` of shape (S, B, ...).
 
         See :func:`torch_modeseek.functional.mode_seeking_loss_all_pairs`.
         """
-        return all_pairs_terms(z, x, self._options)[0]
+        return all_pairs_terms(z, x, self._options).loss
 
     def extra_repr(self) -> str:
         """Show the options; the optional ones only when they differ from their defaults."""
