@@ -42,6 +42,10 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __name__ == "__main__":  # before the third-party imports: a missing package is one line, not a traceback
+    from examples.common.dependencies import require_packages
+
+    require_packages(__file__)
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +70,7 @@ from examples.drit_networks import (
     MultiScaleDiscriminator,
     init_conv_normal,
 )
-from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
+from torch_modeseek import ModeSeekingHook, paired_inputs
 
 DATASETS = ("builtin", "yosemite", "cat2dog")
 _REAL = {"epochs": 1200, "decay_epochs": 600, "batch_size": 2, "lr": 1e-4, "ngf": 64, "ndf": 64, "d_layers": 4,
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     per_epoch = len(train_set) // (args.batch_size * runtime.world_size)
     total = args.max_steps or args.epochs * per_epoch
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
-    ms_loss = ModeSeekingLoss(distance=args.ms_distance)
+    ms_loss = cli.mode_seeking_criterion(args)
     decoders = unwrap(gen).decoders
     hooks = {d: ModeSeekingHook(decoders[d], latent="z", weight=args.ms_weight, loss=ms_loss) for d in "AB"}
     counter = StepCounter()

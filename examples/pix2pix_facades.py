@@ -29,6 +29,10 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __name__ == "__main__":  # before the third-party imports: a missing package is one line, not a traceback
+    from examples.common.dependencies import require_packages
+
+    require_packages(__file__)
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +49,7 @@ from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit, sample_per_condition, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.training import LinearDecayAfter, init_weights
-from torch_modeseek import ModeSeekingHook, ModeSeekingLoss, paired_inputs
+from torch_modeseek import ModeSeekingHook, paired_inputs
 
 DATASETS = ("builtin", "facades", "maps")
 PRESETS = {
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = Parts(
         models={"G": net_g, "D": net_d},
         optimizers={"G": opt_g, "D": opt_d},
-        hook=ModeSeekingHook(net_g, latent="z", weight=args.ms_weight, loss=ModeSeekingLoss(distance=args.ms_distance)),
+        hook=ModeSeekingHook(net_g, latent="z", weight=args.ms_weight, loss=cli.mode_seeking_criterion(args)),
         scaler=runtime.grad_scaler(),
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in (("G", opt_g), ("D", opt_d))},
     )

@@ -44,7 +44,16 @@ discriminator the plain GAN covers all four modes by itself, so that variant sho
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `examples.common` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __name__ == "__main__":  # before the third-party imports: a missing package is one line, not a traceback
+    from examples.common.dependencies import require_packages
+
+    require_packages(__file__, {"torch": "torch", "numpy": "numpy"})
 
 import torch
 import torch.nn.functional as F

@@ -18,6 +18,7 @@ from torch_modeseek.metrics import FID, NDB, LPIPSDiversity, NDBResult, diversit
 
 __all__ = [
     "attach_coverage",
+    "class_accuracy",
     "coverage_groups",
     "diversity_groups",
     "ndb_groups",
@@ -117,6 +118,37 @@ def attach_coverage(
     summary["modes"] = coverage_groups(groups, radius, pool)
     summary["modes_covered"] = summary["modes"]["modes_covered"]
     summary["modes_classified"] = summary["modes"]["modes_classified"]
+
+
+def class_accuracy(fake: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor, pool: int = 1) -> dict[str, Any]:
+    """How often a sample looks like its own condition: the nearest of ALL classes' mode prototypes is of its class.
+
+    The known-mode counts only compare a sample with the modes of its own condition, so a generator that ignores its
+    condition (a red bird for a yellow-bird caption) can still hit them; this is the check of the condition itself,
+    like a classifier's accuracy on generated samples.
+
+    Args:
+        fake: (C, S, 3, H, W) samples, S for each of C conditions.
+        labels: (C,) the class of each condition.
+        prototypes: (K, M, 3, H, W) the M mode prototypes of each of the K classes.
+        pool: average pooling before the comparison, as :func:`coverage_groups`.
+
+    Returns:
+        ``{"class_accuracy": share of samples nearest to a prototype of their class, "per_group": per condition}``.
+
+    Example:
+        >>> protos = torch.stack([torch.full((2, 3, 4, 4), -1.0), torch.full((2, 3, 4, 4), 1.0)])  # 2 classes
+        >>> fake = torch.stack([torch.full((3, 3, 4, 4), -0.9), torch.full((3, 3, 4, 4), -0.8)])  # both look like 0
+        >>> class_accuracy(fake, torch.tensor([0, 1]), protos)["class_accuracy"]
+        0.5
+    """
+    flat = F.avg_pool2d(prototypes.flatten(0, 1).float(), pool).flatten(1)
+    owners = torch.arange(prototypes.shape[0]).repeat_interleave(prototypes.shape[1])
+    per_group = []
+    for samples, label in zip(fake, labels.tolist(), strict=True):
+        nearest = torch.cdist(F.avg_pool2d(samples.float(), pool).flatten(1), flat).argmin(1)
+        per_group.append(float((owners[nearest] == label).float().mean()))
+    return {"class_accuracy": _mean(per_group), "per_group": per_group}
 
 
 def weighted_metrics(args: argparse.Namespace, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:

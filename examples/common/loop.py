@@ -9,6 +9,9 @@ results to plot). :func:`fit` does the rest:
 - data order and per-step randomness as pure functions of ``(seed, step, rank)``
   (:class:`~examples.common.data.sampler.StepBatches`; ``rng`` is a fresh ``torch.Generator`` per step), so a
   resumed run repeats an uninterrupted one bit for bit on the CPU;
+- every ``--log-every`` steps, the losses and the mode-seeking ratios on the progress bar and in ``train_log.jsonl``:
+  the batch ratio, the share of pairs whose own ratio is below ``--collapse-threshold`` (conditions whose samples
+  coincide) and the smallest per-pair ratio (:func:`pair_ratio_summary`);
 - checkpoints every ``--save-every`` steps, at the end, and on SIGINT/SIGTERM (then it exits with 128 + signal);
 - evaluation, grid and ``metrics.json`` every ``--eval-every`` steps and at the end (on a signal: ``metrics.json``
   with the latest evaluation, no new one); in DDP only rank 0 evaluates and writes files.
@@ -35,16 +38,17 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from examples.common.checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
-from examples.common.cli import write_json
+from examples.common.cli import write_json, write_text
 from examples.common.data.sampler import StepBatches, steps_per_epoch
 from examples.common.data.seeding import derive_seed
 from examples.common.evaluation import plot_ndb
 from examples.common.runtime import Runtime, unwrap
 from torch_modeseek import ModeSeekingHook
 
-__all__ = ["Parts", "evaluating", "fit", "sample_per_condition", "total_steps"]
+__all__ = ["Parts", "evaluating", "fit", "pair_ratio_summary", "sample_per_condition", "total_steps"]
 
 _STEP_TAG = 0x57E9  # keeps per-step seeds apart from the data seeds
+TRAINING_LOG = "train_log.jsonl"  # one JSON object per --log-every steps: step, losses, mode-seeking ratios
 StepFn = Callable[[Any, torch.Generator], dict[str, torch.Tensor]]
 
 
@@ -68,6 +72,10 @@ class Parts:
     scaler: torch.amp.GradScaler
     schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = field(default_factory=dict)
     extra_hooks: dict[str, ModeSeekingHook] = field(default_factory=dict)
+
+    def hooks(self) -> list[ModeSeekingHook]:
+        """The mode-seeking hooks: ``hook`` first, then ``extra_hooks``."""
+        return [self.hook, *self.extra_hooks.values()]
 
     def state_dict(self) -> dict[str, Any]:
         """Everything the parts hold, in ``weights_only``-loadable types."""
@@ -139,6 +147,35 @@ def sample_per_condition(
     return result.reshape(conditions.shape[0], samples, *result.shape[1:])
 
 
+def pair_ratio_summary(hooks: list[ModeSeekingHook], threshold: float) -> dict[str, float]:
+    """The mode-seeking ratios of the hooks' last terms, for the progress bar and the training log.
+
+    ``ms_ratio`` is the ratio of the first hook (the batch ratio that the official term uses); ``collapsed`` is the
+    share of pairs, over all hooks, whose per-pair ratio (:attr:`~torch_modeseek.ModeSeekingHook.last_ratios`) is
+    below ``threshold``: conditions whose two samples (nearly) coincide, which the batch ratio hides while the other
+    conditions are diverse; ``min_ratio`` is the smallest per-pair ratio. Empty before the first term.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> hook = SimpleNamespace(last_ratio=torch.tensor(0.3), last_ratios=torch.tensor([0.0, 0.4, 0.5, 0.3]))
+        >>> pair_ratio_summary([hook], 0.02)
+        {'ms_ratio': 0.30000001192092896, 'collapsed': 0.25, 'min_ratio': 0.0}
+    """
+    ratios = [h.last_ratios.flatten() for h in hooks if h.last_ratios is not None]
+    if not ratios or hooks[0].last_ratio is None:
+        return {}
+    pairs = torch.cat(ratios).float()
+    return {
+        "ms_ratio": float(hooks[0].last_ratio),
+        "collapsed": float((pairs < threshold).float().mean()),
+        "min_ratio": float(pairs.min()),
+    }
+
+
+def _short(value: float) -> str:
+    return f"{value:.3f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
+
+
 class _Signals:
     """Record SIGINT/SIGTERM instead of dying, so the loop can save first."""
 
@@ -177,7 +214,32 @@ class _Run:
         self.evaluation: dict[str, Any] | None = None
         self.evaluation_step: int | None = None
         self.history: list[dict[str, Any]] = []
+        self.last_log: dict[str, Any] | None = None
         self.started = time.monotonic()
+
+    @property
+    def log_path(self) -> Path:
+        return self.out / TRAINING_LOG
+
+    def start_log(self, step: int) -> None:
+        """Keep the training log's entries up to ``step`` (those of the run being resumed; none from step 0)."""
+        if not self.runtime.is_main:
+            return
+        kept = []
+        if step and self.log_path.is_file():
+            for line in self.log_path.read_text().splitlines():
+                with contextlib.suppress(ValueError):  # a line cut short by a kill mid-write
+                    entry = json.loads(line)
+                    if isinstance(entry, dict) and entry.get("step", step + 1) <= step:
+                        kept.append(line)
+        write_text(self.log_path, "".join(f"{line}\n" for line in kept))
+
+    def log(self, entry: dict[str, Any]) -> None:
+        """Append one entry (step, losses, mode-seeking ratios) to the training log."""
+        self.last_log = entry
+        if self.runtime.is_main:
+            with self.log_path.open("a") as f:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def save(self, step: int) -> None:
         if self.runtime.is_main:
@@ -229,6 +291,8 @@ class _Run:
             "evaluation_step": self.evaluation_step,
             "evaluation": self.evaluation,
             "history": self.history,
+            "training_log": TRAINING_LOG,
+            "last_log": self.last_log,
         }
         write_json(self.out / "metrics.json", payload)
 
@@ -263,6 +327,7 @@ def fit(
         run.out.mkdir(parents=True, exist_ok=True)
         write_json(run.out / "config.json", run.config)
     start = run.resume() if args.resume else 0
+    run.start_log(start)
     sampler = StepBatches(len(dataset), args.batch_size, args.seed, start, total, runtime.rank, runtime.world_size)
     loader = DataLoader(
         dataset,
@@ -285,9 +350,10 @@ def fit(
             current += 1
             bar.update(1)
             if current % args.log_every == 0 or current == total:
-                ratio = parts.hook.last_ratio
-                shown = {k: f"{float(v):.3f}" for k, v in losses.items()}
-                bar.set_postfix(shown | ({"ms_ratio": f"{float(ratio):.3f}"} if ratio is not None else {}))
+                entry = {"step": current, **{k: float(v) for k, v in losses.items()}}
+                entry |= pair_ratio_summary(parts.hooks(), args.collapse_threshold)
+                bar.set_postfix({k: _short(v) for k, v in entry.items() if k != "step"})
+                run.log(entry)
             if runtime.any_rank(signals.received is not None):
                 stopped_by = signal.Signals(signals.received or signal.SIGTERM).name
                 break

@@ -12,7 +12,7 @@ from .conftest import SCRIPTS, read_metrics, run_trainer
 @pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
 def test_smoke_builtin(task, tmp_path):
     out = tmp_path / "run"
-    proc = run_trainer(task, out, "--max-steps", "4", "--eval-every", "2", "--save-every", "2")
+    proc = run_trainer(task, out, "--max-steps", "4", "--eval-every", "2", "--save-every", "2", "--log-every", "3")
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = read_metrics(out)
     assert metrics["step"] == 4
@@ -23,7 +23,14 @@ def test_smoke_builtin(task, tmp_path):
         assert isinstance(evaluation[key], float), key
     assert evaluation["modes"]["num_modes"] == 8
     assert [h["step"] for h in metrics["history"]] == [2, 4]
-    assert "ms_ratio" in proc.stderr  # the progress bar shows the ratio
+    for shown in ("ms_ratio=", "collapsed=", "min_ratio="):  # the progress bar: batch ratio, per-pair collapse
+        assert shown in proc.stderr, shown
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [3, 4]  # every --log-every steps, and the last step
+    assert {"ms_ratio", "collapsed", "min_ratio"} <= set(log[-1])
+    assert 0.0 <= log[-1]["collapsed"] <= 1.0
+    assert log[-1]["min_ratio"] <= log[-1]["ms_ratio"] or task == "drit"  # DRIT: min over both directions
+    assert metrics["last_log"] == log[-1]
     config = json.loads((out / "config.json").read_text())
     assert config["max_steps"] == 4
     assert config["ms_weight"] == 1.0
@@ -75,6 +82,9 @@ def test_smoke_pix2pix_on_aligned_format(tmp_path, aligned_root):
         ("dcgan", ["--max-steps", "0"], "must be a positive integer"),
         ("pix2pix", ["--crop-size", "48"], "power of two"),
         ("pix2pix", ["--d-layers", "3"], "--d-layers 3 needs --crop-size >= 48"),
+        ("stackgan", ["--ms-form", "clamped"], "--ms-form/--ms-tau: form='clamped' needs tau"),
+        ("drit", ["--ms-tau", "0.5"], "--ms-form/--ms-tau: tau"),
+        ("dcgan", ["--ms-reduction", "none"], "invalid choice: 'none'"),
     ],
 )
 def test_bad_cli_input_is_a_clear_error(task, args, message, tmp_path):
@@ -106,5 +116,5 @@ def test_help_documents_every_common_option(task):
         [sys.executable, str(SCRIPTS[task]), "--help"], env=trainer_env(), capture_output=True, text=True, check=True
     ).stdout
     options = "data-root out max-steps epochs batch-size ms-weight ms-distance seed device amp resume eval-every"
-    for option in (options + " save-every num-workers").split():
+    for option in (options + " save-every num-workers ms-form ms-reduction ms-tau collapse-threshold").split():
         assert f"--{option}" in text, option
