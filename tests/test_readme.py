@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -24,11 +26,39 @@ def test_quick_start_runs_and_is_at_most_10_lines():
     assert all(p.grad is not None for p in namespace["generator"].parameters())
 
 
-def test_readme_names_the_two_commands():
-    text = README.read_text(encoding="utf-8")
-    assert "python examples/stackgan_birds.py" in text
-    assert 'pip install -e ".[test]"' in text
-    assert "\npytest\n" in text
+def readme_block(number: int, *extra: str) -> list[str]:
+    """Block ``number`` of "The two commands", as CI's extractor prints it."""
+    cmd = [sys.executable, str(README.parent / ".ci" / "readme_commands.py"), str(number), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def test_the_two_commands_install_what_they_run():
+    assert readme_block(1) == ['pip install -e ".[examples]"', "python examples/stackgan_birds.py"]
+    assert readme_block(2) == ['pip install -e ".[test]"', "pytest"]
+    assert readme_block(1, "--example-args=--max-steps 3")[1] == "python examples/stackgan_birds.py --max-steps 3"
+
+
+def test_ci_runs_each_block_in_a_fresh_venv():
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in ci.splitlines()]
+    first = next(i for i, line in enumerate(lines) if "readme_commands.py 1 --example-args=" in line)
+    second = next(i for i, line in enumerate(lines) if "readme_commands.py 2)" in line)
+    assert "--max-steps" in lines[first]
+    assert lines[first - 1] == "fresh_venv"
+    assert lines[second - 1] == "fresh_venv"
+    assert first < second
+    # the blocks run as printed, and nothing before them installs the package or its extras
+    assert 'bash -euo pipefail -c "$first"' in lines
+    assert 'bash -euo pipefail -c "$second"' in lines
+    assert not [line for line in lines[:second] if line.startswith("pip install") and "-e" in line]
+
+
+def test_stated_time_of_the_main_example_is_the_measured_one():
+    section = README.read_text(encoding="utf-8").split("## The two commands\n", 1)[1].split("\n## ", 1)[0]
+    minutes = re.search(r"about (\d+) minutes on a 2-core CPU", section)
+    assert minutes is not None
+    script = (README.parent / "examples" / "stackgan_birds.py").read_text(encoding="utf-8")
+    assert f"about {minutes[1]} minutes on a 2-core CPU" in script
 
 
 def test_training_hook_snippet_runs():
