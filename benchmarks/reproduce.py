@@ -34,6 +34,7 @@ METRICS = (
     ("diversity_l1", "diversity (pixel L1 between samples of one condition)", True),
     ("modes_classified", "known modes hit per condition (nearest-prototype labels)", True),
     ("modes_covered", "known modes covered per condition (samples within the mode radius)", True),
+    ("class_accuracy", "samples that show their own condition (nearest prototype of all classes)", True),
     ("ndb", "NDB (statistically different bins)", False),
     ("jsd", "JSD of the bin proportions (nats)", False),
 )
@@ -139,54 +140,101 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def report(results: dict, args: argparse.Namespace, assets: Path, report_path: Path, argv: list[str]) -> str:
-    """The Markdown report."""
+HEADER = [
+    "# Reproduction: the mode-seeking term on the example trainers",
+    "",
+    "Each task trained on its built-in dataset (known modes per condition) with `--ms-weight 0` (the baseline) and "
+    "`--ms-weight 1`; values are mean +/- sample standard deviation over the seeds of the end-of-run evaluation in "
+    'each run\'s `metrics.json`. "Helped" means the means differ by more than the two standard deviations together; '
+    '"within the seed spread" means they do not. Each section says how, where and when its runs were made: a '
+    "command with `--tasks` rewrites only the sections of those tasks.",
+    "",
+]
+
+
+def task_section(task: str, runs: dict, args: argparse.Namespace, assets: Path, report_path: Path, argv: list[str]):
+    """The Markdown section of one task: provenance, the table of metrics, run lengths, the seed-0 grids."""
     lines = [
-        "# Reproduction: the mode-seeking term on the example trainers",
+        f"## {task}",
         "",
-        "Each task trained on its built-in dataset (known modes per condition) with `--ms-weight 0` (the baseline) and "
-        f"`--ms-weight 1`, seeds {', '.join(map(str, args.seeds))}; values are mean +/- sample standard deviation "
-        "over the seeds of the end-of-run evaluation in each run's `metrics.json`.",
-        "",
-        f"- Command: `python benchmarks/reproduce.py {shlex.join(argv)}`",
+        f"- Command: `python benchmarks/reproduce.py {shlex.join(argv)}`; seeds {', '.join(map(str, args.seeds))}",
         f"- Machine: {machine()}",
         f"- Date: {datetime.date.today().isoformat()}",
-        f"- Run length: {'--max-steps ' + str(args.max_steps) if args.max_steps else 'each trainer default'}",
+        "",
+        "| metric | ms 0 | ms 1 | the term |",
+        "|---|---|---|---|",
     ]
-    left_out = [t for t in TASKS if t not in results]
-    if left_out:
-        lines.append(f"- Not in this report: {', '.join(left_out)} (not run by this command)")
-    lines.append("")
-    for task, runs in results.items():
-        lines += [f"## {task}", "", "| metric | ms 0 | ms 1 | the term |", "|---|---|---|---|"]
-        for key, label, higher in METRICS:
-            columns = []
-            for weight in WEIGHTS:
-                values = [r["evaluation"][key] for r in runs[weight] if key in r.get("evaluation", {})]
-                columns.append(mean_std(values) if values else None)
-            if None in columns:
-                continue
-            (m0, s0), (m1, s1) = columns
-            verdict = compare(m0, s0, m1, s1, higher)
-            lines.append(
-                f"| {label} ({'higher' if higher else 'lower'} is better) | {m0:.4g} +/- {s0:.2g} | "
-                f"{m1:.4g} +/- {s1:.2g} | {verdict} |"
-            )
-        steps = {r.get("step") for weight in WEIGHTS for r in runs[weight]}
-        seconds = [r.get("seconds", float("nan")) for weight in WEIGHTS for r in runs[weight]]
-        lines += [
-            "",
-            f"Steps per run: {', '.join(map(str, sorted(steps)))}; wall time per run "
-            f"{min(seconds):.0f}-{max(seconds):.0f} s ({args.jobs} run(s) at a time).",
-            "",
-        ]
-        seed = args.seeds[0]
+    for key, label, higher in METRICS:
+        columns = []
+        for weight in WEIGHTS:
+            values = [r["evaluation"][key] for r in runs[weight] if key in r.get("evaluation", {})]
+            columns.append(mean_std(values) if values else None)
+        if None in columns:
+            continue
+        (m0, s0), (m1, s1) = columns
+        verdict = compare(m0, s0, m1, s1, higher)
+        lines.append(
+            f"| {label} ({'higher' if higher else 'lower'} is better) | {m0:.4g} +/- {s0:.2g} | "
+            f"{m1:.4g} +/- {s1:.2g} | {verdict} |"
+        )
+    present = [(key, label) for key, label, _ in METRICS if all(key in r.get("evaluation", {}) for w in WEIGHTS
+                                                               for r in runs[w])]  # fmt: skip
+    lines += [
+        "",
+        "Per seed, ms 0 -> ms 1:",
+        "",
+        "| seed | " + " | ".join(label.split(" (")[0] for _, label in present) + " |",
+        "|---|" + "---|" * len(present),
+    ]
+    for i, seed in enumerate(args.seeds):
+        cells = [f"{runs[0.0][i]['evaluation'][k]:.3g} -> {runs[1.0][i]['evaluation'][k]:.3g}" for k, _ in present]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    steps = {r.get("step") for weight in WEIGHTS for r in runs[weight]}
+    seconds = [r.get("seconds", float("nan")) for weight in WEIGHTS for r in runs[weight]]
+    lines += [
+        "",
+        f"Steps per run: {', '.join(map(str, sorted(steps)))}; wall time per run "
+        f"{min(seconds):.0f}-{max(seconds):.0f} s ({args.jobs} run(s) at a time).",
+        "",
+    ]
+    for seed in args.seeds:
         grids = [last_grid(run_dir(args.out, task, w, seed)) for w in WEIGHTS]
-        picture = assets / f"{task}.png"
-        if side_by_side(grids, picture, [f"ms 0, seed {seed}", f"ms 1, seed {seed}"]):
+        picture = assets / (f"{task}.png" if seed == args.seeds[0] else f"{task}_seed{seed}.png")
+        labels = [f"without the term (ms 0), seed {seed}", f"with the term (ms 1), seed {seed}"]
+        if side_by_side(grids, picture, labels):
             rel = os.path.relpath(picture, report_path.parent)
-            lines += [f"![{task}: samples without (left) and with (right) the term]({rel})", ""]
-    return "\n".join(lines)
+            lines += [
+                f"Samples of seed {seed}, without the term (left) and with it (right):",
+                "",
+                f"![{task}, seed {seed}: samples without (left) and with (right) the term]({rel})",
+                "",
+            ]
+    return lines
+
+
+def sections(text: str) -> dict[str, str]:
+    """The task sections of an existing report, by task name."""
+    found: dict[str, str] = {}
+    for part in text.split("\n## ")[1:]:
+        name = part.split("\n", 1)[0].strip()
+        if name in TASKS:
+            found[name] = "## " + part.rstrip("\n") + "\n"
+    return found
+
+
+def report(
+    results: dict, args: argparse.Namespace, assets: Path, report_path: Path, argv: list[str], previous: str = ""
+) -> str:
+    """The Markdown report: this command's task sections, and the other tasks' sections of ``previous`` kept."""
+    kept = sections(previous)
+    for task, runs in results.items():
+        kept[task] = "\n".join(task_section(task, runs, args, assets, report_path, argv))
+    missing = [t for t in TASKS if t not in kept]
+    lines = list(HEADER)
+    if missing:
+        lines += [f"Not in this report yet: {', '.join(missing)}.", ""]
+    body = [kept[t].rstrip("\n") + "\n" for t in TASKS if t in kept]
+    return "\n".join(lines) + "\n" + "\n".join(body)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         results[task][weight].append(metrics)
     assets = args.report.parent / "reproduction"
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(report(results, args, assets, args.report, argv) + "\n")
+    previous = args.report.read_text() if args.report.is_file() else ""
+    args.report.write_text(report(results, args, assets, args.report, argv, previous))
     print(f"wrote {args.report}")
 
 

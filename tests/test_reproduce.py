@@ -69,3 +69,17 @@ def test_finished_runs_are_reused_and_the_report_is_written(reproduce, tmp_path)
     assert "| diversity (pixel L1 between samples of one condition) (higher is better) | 0.1005 +/- 0.00071 | " in text
     assert "| helped |" in text
     assert "Steps per run: 7" in text
+
+
+def test_a_partial_run_rewrites_only_its_sections(reproduce, tmp_path):
+    runs = {w: [fake_run(reproduce.run_dir(tmp_path, "stackgan_birds", w, 0), 5, 0.2 + w)] for w in reproduce.WEIGHTS}
+    previous = "# old title\n\nold intro\n\n## dcgan_cifar10\n\nkept table\n\n## stackgan_birds\n\nold table\n"
+    args = argparse.Namespace(seeds=[0], max_steps=5, jobs=1, out=tmp_path)
+    argv = ["--tasks", "stackgan_birds"]
+    text = reproduce.report({"stackgan_birds": runs}, args, tmp_path / "a", tmp_path / "r.md", argv, previous)
+    assert text.startswith(reproduce.HEADER[0])
+    assert "## dcgan_cifar10\n\nkept table\n" in text
+    assert "old table" not in text
+    assert text.index("## dcgan_cifar10") < text.index("## stackgan_birds")
+    assert "- Command: `python benchmarks/reproduce.py --tasks stackgan_birds`; seeds 0" in text
+    assert "Not in this report yet: pix2pix_facades, drit_yosemite." in text
