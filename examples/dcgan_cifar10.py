@@ -40,11 +40,13 @@ from examples.common import cli
 from examples.common.data.builtin_shapes import ShapesDataset
 from examples.common.data.cifar10 import CIFAR10
 from examples.common.data.seeding import derive_seed
+from examples.common.errors import run_main
 from examples.common.evaluation import report
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, fit, sample_per_condition
+from examples.common.loop import Parts, fit
 from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.sampling import sample_per_condition
 from examples.common.training import init_weights
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
@@ -108,7 +110,9 @@ def build_parser() -> tuple[object, dict]:
     cli.add_preset_options(
         net, PRESETS, {"ngf": "G width; its layers are 8/4/2 x ngf", "ndf": "D width; its layers are 1/2/4 x ndf"}
     )
-    net.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay (default: 1e-4)")
+    net.add_argument(
+        "--weight-decay", type=cli.number(at_least=0), default=1e-4, help="Adam weight decay (default: 1e-4)"
+    )
     cli.add_init_option(net, "normal on builtin; default on cifar10, what the official code ends up with")
     return parser
 
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = cli.parse(parser, PRESETS, DATASETS, argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    runtime = Runtime.start(args.device, args.amp)
+    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(args.nz, args.ngf), args.init))
     net_d = runtime.wrap(init_weights(Discriminator(args.ndf), args.init))
@@ -188,4 +192,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -52,15 +52,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from examples.common import cli
-from examples.common.data import DatasetError
 from examples.common.data.builtin_seasons import Seasons
 from examples.common.data.seeding import derive_seed
 from examples.common.data.unpaired import UnpairedFolders
+from examples.common.errors import run_main
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, evaluating, fit
+from examples.common.loop import Parts, fit
 from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.sampling import evaluating
 from examples.common.training import LinearDecayAfter, StepCounter
 from examples.drit_networks import (
     AttributeEncoders,
@@ -115,6 +116,14 @@ def build_parser() -> object:
     return parser
 
 
+def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    """Training set and evaluation set (the test split)."""
+    if args.dataset == "builtin":
+        return Seasons("train", args.crop_size), Seasons("test", args.crop_size, scenes=32)
+    sizes = {"load_size": args.load_size, "crop_size": args.crop_size}
+    return UnpairedFolders(args.data_root, "train", **sizes), UnpairedFolders(args.data_root, "test", **sizes)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
     parser = build_parser()
@@ -123,16 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
     if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
         parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
-    try:
-        if args.dataset == "builtin":
-            train_set, eval_set = Seasons("train", args.crop_size), Seasons("test", args.crop_size, scenes=32)
-        else:
-            sizes = {"load_size": args.load_size, "crop_size": args.crop_size}
-            train_set = UnpairedFolders(args.data_root, "train", **sizes)
-            eval_set = UnpairedFolders(args.data_root, "test", **sizes)
-    except DatasetError as error:
-        parser.error(str(error))
-    runtime = Runtime.start(args.device, args.amp)
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     device, vae, nz = runtime.device, bool(args.concat), args.nz
     torch.manual_seed(args.seed)
     enc_c = runtime.wrap(init_conv_normal(ContentEncoders(args.ngf)))
@@ -325,4 +326,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -43,11 +43,13 @@ from examples.common.data.aligned import AlignedPairs
 from examples.common.data.builtin_facades import BlockFacades
 from examples.common.data.sampler import steps_per_epoch
 from examples.common.data.seeding import derive_seed
+from examples.common.errors import run_main
 from examples.common.evaluation import report
 from examples.common.gan_losses import lsgan
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, fit, sample_per_condition, total_steps
+from examples.common.loop import Parts, fit, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.sampling import sample_per_condition
 from examples.common.training import LinearDecayAfter, init_weights
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
@@ -142,7 +144,12 @@ def build_parser() -> object:
         help="real data: which half is the input (default: BtoA)",
     )
     p2p.add_argument("--nz", type=int, default=8, help="latent size (default: 8)")
-    p2p.add_argument("--lambda-l1", type=float, default=10.0, help="weight of L1(first sample, target) (default: 10)")
+    p2p.add_argument(
+        "--lambda-l1",
+        type=cli.number(at_least=0),
+        default=10.0,
+        help="weight of L1(first sample, target) (default: 10)",
+    )
     options = {
         "ngf": "G width",
         "ndf": "D width",
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
         parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    runtime = Runtime.start(args.device, args.amp)
+    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(int(levels), args.nz, args.ngf), args.init))
     net_d = runtime.wrap(init_weights(TwoScaleDiscriminator(args.ndf, args.d_layers), args.init))
@@ -240,4 +247,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

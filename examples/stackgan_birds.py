@@ -76,6 +76,7 @@ from examples.common.data.captioned import CaptionedImages
 from examples.common.data.cub import CUBBirds
 from examples.common.data.seeding import derive_seed
 from examples.common.ema import ema_copy, ema_update
+from examples.common.errors import run_main
 from examples.common.evaluation import (
     attach_coverage,
     class_accuracy,
@@ -85,8 +86,9 @@ from examples.common.evaluation import (
 )
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, evaluating, fit
+from examples.common.loop import Parts, fit
 from examples.common.runtime import Runtime, frozen, unwrap
+from examples.common.sampling import evaluating
 from examples.common.training import init_weights
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
@@ -220,14 +222,19 @@ def build_parser() -> object:
     net.add_argument("--stages", type=int, choices=[1, 2, 3], default=3, help="generator stages (default: 3)")
     net.add_argument(
         "--kl-weight",
-        type=float,
+        type=cli.number(at_least=0),
         default=2.0,
         help="weight of the augmentation's KL, summed over the two samples (default: 2)",
     )
-    net.add_argument("--uncond-weight", type=float, default=1.0, help="weight of the unconditional terms (default: 1)")
+    net.add_argument(
+        "--uncond-weight",
+        type=cli.number(at_least=0),
+        default=1.0,
+        help="weight of the unconditional terms (default: 1)",
+    )
     net.add_argument(
         "--ema-decay",
-        type=float,
+        type=cli.number(at_least=0, below=1),
         help="EMA decay of the saved and evaluated G (default: 0.99 on builtin, 0.999 on real data)",
     )
     net.add_argument(
@@ -259,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.ngf % 2 ** (args.stages - 1):
         parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    runtime = Runtime.start(args.device, args.amp)
+    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
     sizes = [args.base_size * 2**k for k in range(args.stages)]
     torch.manual_seed(args.seed)
@@ -379,4 +386,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

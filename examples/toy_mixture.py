@@ -44,6 +44,7 @@ discriminator the plain GAN covers all four modes by itself, so that variant sho
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,6 +227,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500, help="training steps (default 1500)")
     parser.add_argument("--seed", type=int, nargs="+", default=[0, 1], help="seeds (default 0 1)")
     args = parser.parse_args()
+    if not math.isfinite(args.ms_weight) or args.ms_weight < 0:
+        parser.error(f"--ms-weight must be a finite number >= 0, got {args.ms_weight}")
     torch.set_num_threads(1)
     print(f"{CONDITIONS} conditions x {MODES} modes; modes hit per condition, quality")
     for seed in args.seed:

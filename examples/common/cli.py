@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from examples.common.data.errors import DatasetError
+from examples.common.data.file_check import check_files
+from examples.common.runtime import DEFAULT_DDP_TIMEOUT
 from examples.common.training import INIT_SCHEMES
 from torch_modeseek import ModeSeekingLoss
 from torch_modeseek._checks import DISTANCES, FORMS, REDUCTIONS
@@ -25,7 +28,9 @@ __all__ = [
     "add_preset_options",
     "apply_preset",
     "base_parser",
+    "load_datasets",
     "mode_seeking_criterion",
+    "number",
     "parse",
     "write_json",
     "write_text",
@@ -44,6 +49,40 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
     return value
+
+
+def number(
+    *, above: float | None = None, at_least: float | None = None, below: float | None = None
+) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite float within bounds (NaN and infinities are refused with a message).
+
+    Example:
+        >>> number(above=0)("2e-4")
+        0.0002
+        >>> number(above=0)("nan")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be a finite number > 0, got nan
+    """
+    bounds = {">": above, ">=": at_least, "<": below}
+    wanted = " and ".join(["a finite number", *(f"{op} {v:g}" for op, v in bounds.items() if v is not None)])
+    wanted = wanted.replace("number and ", "number ", 1)
+
+    def parse_number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}") from None
+        if (
+            not math.isfinite(value)
+            or (above is not None and not value > above)
+            or (at_least is not None and not value >= at_least)
+            or (below is not None and not value < below)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    return parse_number
 
 
 def _preset_help(presets: Mapping[str, Mapping[str, Any]], key: str) -> str:
@@ -99,7 +138,7 @@ def base_parser(
     run.add_argument(
         "--batch-size", type=_positive, metavar="N", help="batch per process (conditions)" + preset("batch_size")
     )
-    run.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate" + preset("lr"))
+    run.add_argument("--lr", type=number(above=0), metavar="LR", help="Adam learning rate" + preset("lr"))
     run.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and latents (default: 0)")
     run.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train (default: auto = CUDA if any)"
@@ -121,11 +160,24 @@ def base_parser(
     run.add_argument(
         "--log-every", type=_positive, default=10, metavar="N", help="progress-bar update period (default: 10)"
     )
+    run.add_argument(
+        "--ddp-timeout",
+        type=number(above=0),
+        default=DEFAULT_DDP_TIMEOUT,
+        metavar="S",
+        help="under torchrun: seconds a collective waits for the other ranks before the run fails with a message "
+        f"(a stopped or hung rank; default: {DEFAULT_DDP_TIMEOUT:g}; torch's own default is 1800)",
+    )
+    data.add_argument(
+        "--skip-data-check",
+        action="store_true",
+        help="do not decode every data file before step 1 (by default a bad file fails the run at once, named)",
+    )
 
     ms = parser.add_argument_group("mode seeking")
     ms.add_argument(
         "--ms-weight",
-        type=float,
+        type=number(at_least=0),
         default=1.0,
         metavar="W",
         help="weight of the mode-seeking term (MSGAN: 1); 0 trains the baseline (the ratio is still logged)",
@@ -147,11 +199,14 @@ def base_parser(
         help="batch: ratio of the batch means (default, MSGAN); sample: mean of the per-pair terms",
     )
     ms.add_argument(
-        "--ms-tau", type=float, metavar="TAU", help="ceiling of the ratio for --ms-form clamped (required there)"
+        "--ms-tau",
+        type=number(above=0),
+        metavar="TAU",
+        help="ceiling of the ratio for --ms-form clamped (required there)",
     )
     ms.add_argument(
         "--collapse-threshold",
-        type=float,
+        type=number(at_least=0),
         default=0.05,
         metavar="R",
         help="a pair whose output/latent distance ratio is below R counts as collapsed in the training log "
@@ -261,8 +316,15 @@ def write_json(path: str | Path, payload: Any) -> None:
 
 
 def load_datasets(parser: argparse.ArgumentParser, load: Any, args: argparse.Namespace) -> Any:
-    """``load(args)``, turning a :class:`DatasetError` (it shows the expected layout) into a usage error (exit 2)."""
+    """``load(args)``, then every file the datasets will read decoded once (unless ``--skip-data-check``).
+
+    A :class:`DatasetError` (a missing file, a truncated image, a hostile pickle, ...; it names the file) becomes a
+    usage error (exit 2) before the first step, so a bad test image cannot end a run after its training.
+    """
     try:
-        return load(args)
+        datasets = load(args)
+        if not args.skip_data_check:
+            check_files(*datasets)
     except DatasetError as error:
         parser.error(str(error))
+    return datasets

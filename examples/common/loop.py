@@ -14,7 +14,13 @@ results to plot). :func:`fit` does the rest:
   coincide) and the smallest per-pair ratio (:func:`pair_ratio_summary`);
 - checkpoints every ``--save-every`` steps, at the end, and on SIGINT/SIGTERM (then it exits with 128 + signal);
 - evaluation, grid and ``metrics.json`` every ``--eval-every`` steps and at the end (on a signal: ``metrics.json``
-  with the latest evaluation, no new one); in DDP only rank 0 evaluates and writes files.
+  with the latest evaluation, no new one); in DDP only rank 0 evaluates and writes files. A checkpoint is saved
+  before every evaluation, so a failing evaluation never costs trained steps (``--resume`` evaluates again);
+- nothing is lost or mixed: the output folder is checked before step 1 and a fresh run never starts over another
+  run's checkpoints (:func:`~examples.common.run_folder.prepare_run_folder`); a resume loads the newest intact
+  checkpoint and refuses options that change what is trained (:func:`~examples.common.run_folder.check_resume_config`);
+- a non-finite loss stops the run at once, and a checkpoint is never written from non-finite weights, so the last
+  finite checkpoint stays (the run then fails with a :class:`~examples.common.divergence.DivergedError`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,15 +43,24 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from examples.common.checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from examples.common.checkpoint import (
+    CheckpointError,
+    capture_rng,
+    latest_checkpoint,
+    load_latest,
+    restore_rng,
+    save_checkpoint,
+)
 from examples.common.cli import write_json, write_text
 from examples.common.data.sampler import StepBatches, steps_per_epoch
 from examples.common.data.seeding import derive_seed
+from examples.common.divergence import DivergedError, non_finite
 from examples.common.evaluation import plot_ndb
+from examples.common.run_folder import check_resume_config, prepare_run_folder
 from examples.common.runtime import Runtime, unwrap
 from torch_modeseek import ModeSeekingHook
 
-__all__ = ["Parts", "evaluating", "fit", "pair_ratio_summary", "sample_per_condition", "total_steps"]
+__all__ = ["Parts", "fit", "pair_ratio_summary", "total_steps"]
 
 _STEP_TAG = 0x57E9  # keeps per-step seeds apart from the data seeds
 TRAINING_LOG = "train_log.jsonl"  # one JSON object per --log-every steps: step, losses, mode-seeking ratios
@@ -101,50 +116,6 @@ class Parts:
         self.hook.load_state_dict(state["hook"])
         for k, h in self.extra_hooks.items():
             h.load_state_dict(state["extra_hooks"][k])
-
-
-@contextlib.contextmanager
-def evaluating(*modules: nn.Module) -> Iterator[None]:
-    """Evaluation mode and no gradients inside the block; the modules' previous modes are restored after."""
-    modes = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, mode in zip(modules, modes, strict=True):
-            m.train(mode)
-
-
-def sample_per_condition(
-    generator: nn.Module, conditions: torch.Tensor, samples: int, latent_dim: int, seed: int, chunk: int = 64
-) -> torch.Tensor:
-    """``samples`` outputs of ``generator(cond, z=z)`` for each of the N conditions, in evaluation mode.
-
-    Latents come from a CPU generator seeded with ``seed`` (fixed samples, the training RNG is untouched).
-
-    Args:
-        generator: the plain (unwrapped) generator, called as ``generator(cond, z=z)``.
-        conditions: (N, ...) conditions (e.g. one-hot classes or input images).
-        samples: S, outputs per condition.
-        latent_dim: size of z.
-        seed: seed of the latents.
-        chunk: conditions per forward.
-
-    Returns:
-        (N, S, ...) float32 outputs on the CPU.
-    """
-    device = next(generator.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    with evaluating(generator):
-        for part in conditions.split(chunk):
-            cond = part.repeat_interleave(samples, 0).to(device)
-            z = torch.randn(cond.shape[0], latent_dim, generator=gen).to(device)
-            out.append(generator(cond, z=z).float().cpu())
-    result = torch.cat(out)
-    return result.reshape(conditions.shape[0], samples, *result.shape[1:])
 
 
 def pair_ratio_summary(hooks: list[ModeSeekingHook], threshold: float) -> dict[str, float]:
@@ -213,6 +184,7 @@ class _Run:
         self.config = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
         self.evaluation: dict[str, Any] | None = None
         self.evaluation_step: int | None = None
+        self.saved_step: int | None = None
         self.history: list[dict[str, Any]] = []
         self.last_log: dict[str, Any] | None = None
         self.started = time.monotonic()
@@ -220,6 +192,10 @@ class _Run:
     @property
     def log_path(self) -> Path:
         return self.out / TRAINING_LOG
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.out / "checkpoints"
 
     def start_log(self, step: int) -> None:
         """Keep the training log's entries up to ``step`` (those of the run being resumed; none from step 0)."""
@@ -242,39 +218,76 @@ class _Run:
                 f.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def save(self, step: int) -> None:
+        """Checkpoint ``step`` (rank 0); non-finite weights raise ``DivergedError`` instead (nothing is written)."""
+        if self.saved_step == step:
+            return
+        bad = non_finite(self.parts.models)
+        if bad:
+            raise DivergedError(f"step {step}: the weights of {', '.join(bad)} are not finite; {self.kept()}")
         if self.runtime.is_main:
             state = {**self.parts.state_dict(), "rng": capture_rng(), "config": self.config, "task": self.task}
-            save_checkpoint(self.out / "checkpoints", step, state)
+            state["world_size"] = self.runtime.world_size
+            save_checkpoint(self.checkpoints, step, state)
+        self.saved_step = step
         self.runtime.barrier()
 
+    def kept(self) -> str:
+        """Where the run can continue from: the last checkpoint saved, or that there is none."""
+        latest = latest_checkpoint(self.checkpoints)
+        if latest is None:
+            return "no checkpoint was saved yet (a lower --lr or a warm-up may help)"
+        return f"the last finite checkpoint, {latest}, is kept: --resume continues from it (a lower --lr may help)"
+
     def resume(self) -> int:
-        path = latest_checkpoint(self.out / "checkpoints")
-        if path is None:
+        path, state = load_latest(self.checkpoints, map_location=self.runtime.device)
+        if path is None or state is None:
             if self.runtime.is_main:
-                print(f"--resume: no checkpoint in {self.out / 'checkpoints'}; starting from step 0", file=sys.stderr)
+                print(f"--resume: no checkpoint in {self.checkpoints}; starting from step 0", file=sys.stderr)
             return 0
-        state = load_checkpoint(path, map_location=self.runtime.device)
-        changed = sorted(k for k, v in state["config"].items() if self.config.get(k, v) != v and k != "resume")
-        if changed and self.runtime.is_main:
-            print(f"--resume: options differ from the checkpoint's: {', '.join(changed)}", file=sys.stderr)
-        self.parts.load_state_dict(state)
+        if state.get("task", self.task) != self.task:
+            raise CheckpointError(f"--resume: {path} was written by {state['task']}, not by {self.task}")
+        if state.get("world_size", self.runtime.world_size) != self.runtime.world_size:
+            raise CheckpointError(
+                f"--resume: {path} was trained by {state['world_size']} processes, this run has "
+                f"{self.runtime.world_size} (the batches would change); resume with the same number of processes"
+            )
+        applied = check_resume_config(state["config"], self.config, path)
+        if applied and self.runtime.is_main:
+            print(f"--resume: new values of {', '.join(applied)}", file=sys.stderr)
+        try:
+            self.parts.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CheckpointError(f"--resume: {path} does not fit this trainer's networks ({reason})") from error
         restore_rng(state["rng"])
         metrics = self.out / "metrics.json"
         if metrics.is_file():
             previous = json.loads(metrics.read_text())
             self.history = [h for h in previous.get("history", []) if h["step"] <= state["step"]]
             self.evaluation, self.evaluation_step = previous.get("evaluation"), previous.get("evaluation_step")
+        self.saved_step = int(state["step"])
         return int(state["step"])
 
     def evaluate(self, step: int, samples: Callable[[Path], None], evaluate: Callable[[], Any]) -> None:
+        """Save ``step`` first, then write the grid and evaluate (rank 0)."""
+        self.save(step)
         if self.runtime.is_main:
-            samples(self.out / "samples" / f"step_{step:08d}.png")
-            summary, ndb_results = evaluate()
+            try:
+                samples(self.out / "samples" / f"step_{step:08d}.png")
+                summary, ndb_results = evaluate()
+            except Exception:
+                print(
+                    f"the evaluation at step {step} failed; the checkpoint of step {step} is saved in "
+                    f"{self.checkpoints} (--resume evaluates again)",
+                    file=sys.stderr,
+                )
+                raise
             self.evaluation, self.evaluation_step = summary, step
             scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
             self.history.append({"step": step, **scalars})
-            plot_ndb(ndb_results, self.out / "ndb_bins.png", f"{self.task} step {step}: NDB bin proportions")
-        self.runtime.barrier()
+            if ndb_results:
+                plot_ndb(ndb_results, self.out / "ndb_bins.png", f"{self.task} step {step}: NDB bin proportions")
+        self.runtime.barrier(slow=True)
 
     def write_metrics(self, step: int, total: int, stopped_by: str) -> None:
         if not self.runtime.is_main:
@@ -320,13 +333,31 @@ def fit(
         samples: writes the sample grid PNG to the given path (rank 0, under ``evaluating``).
         evaluate: the evaluation, ``(summary, ndb_results)`` (rank 0).
         task: the trainer's name (in checkpoints and metrics).
+
+    Raises:
+        RunError: the output folder cannot be used (another run's checkpoints, not writable), the checkpoint to
+            resume cannot be read or does not match, a save failed, or the run diverged
+            (:class:`~examples.common.divergence.DivergedError`); the
+            message is one line naming the file or option at fault.
     """
     run = _Run(args, runtime, parts, task)
+    with contextlib.closing(runtime):  # the process group is left on every way out
+        return _train(run, dataset, step, samples, evaluate)
+
+
+def _train(
+    run: _Run,
+    dataset: Dataset,
+    step: StepFn,
+    samples: Callable[[Path], None],
+    evaluate: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+) -> int:
+    args, runtime, parts, task = run.args, run.runtime, run.parts, run.task
     total = total_steps(args, steps_per_epoch(len(dataset), args.batch_size, runtime.world_size))
-    if runtime.is_main:
-        run.out.mkdir(parents=True, exist_ok=True)
-        write_json(run.out / "config.json", run.config)
+    prepare_run_folder(run.out, args.resume, runtime.is_main)
     start = run.resume() if args.resume else 0
+    if runtime.is_main:
+        write_json(run.out / "config.json", run.config)  # the options in effect (a resume checked them)
     run.start_log(start)
     sampler = StepBatches(len(dataset), args.batch_size, args.seed, start, total, runtime.rank, runtime.world_size)
     loader = DataLoader(
@@ -342,7 +373,14 @@ def fit(
     try:
         for batch in loader:
             rng = torch.Generator().manual_seed(derive_seed(args.seed, _STEP_TAG, current, runtime.rank))
-            losses = step(_to_device(batch, runtime.device), rng)
+            losses = runtime.collective(lambda: step(_to_device(batch, runtime.device), rng))  # noqa: B023
+            bad = non_finite(losses)
+            if runtime.any_rank(bool(bad)):
+                values = ", ".join(f"{k}={float(v.float().mean()):.4g}" for k, v in losses.items())
+                run.write_metrics(current, total, "diverged")
+                raise DivergedError(
+                    f"step {current + 1}: non-finite loss ({values}); stopped without saving; {run.kept()}"
+                )
             with warnings.catch_warnings():  # schedules count global steps, also those an optimizer sat out
                 warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
                 for scheduler in parts.schedulers.values():
@@ -362,17 +400,13 @@ def fit(
             if args.eval_every and current % args.eval_every == 0 and current < total:
                 run.evaluate(current, samples, evaluate)
                 run.write_metrics(current, total, "running")
-        if stopped_by.startswith("SIG"):
-            run.save(current)
-        else:
-            if run.evaluation_step != current:
-                run.evaluate(current, samples, evaluate)
-            run.save(current)
+        run.save(current)  # before the final evaluation: a failing evaluation never costs the trained steps
+        if not stopped_by.startswith("SIG") and run.evaluation_step != current:
+            run.evaluate(current, samples, evaluate)
         run.write_metrics(current, total, stopped_by)
     finally:
         bar.close()
         signals.restore()
-        runtime.close()
     if stopped_by.startswith("SIG"):
         received = signals.received or signal.SIGTERM
         if runtime.is_main:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from examples.common.data import DatasetError
+from examples.common.data import DataFileError, DatasetError
 from examples.common.data.builtin_birds import BirdCaptions
 from examples.common.data.builtin_seasons import Seasons
 from examples.common.data.cub import CUBBirds
@@ -19,6 +21,9 @@ from examples.common.data.text_encoder import HashingTextEncoder
 from examples.common.data.unpaired import UnpairedFolders
 from torch_modeseek.metrics import mode_coverage
 
+from . import badfiles
+from . import pickle_asm as asm
+from .conftest import REPO, trainer_env
 from .realformat import write_cub, write_unpaired
 
 
@@ -147,3 +152,100 @@ def test_builtin_seasons_translations_have_known_modes():
     a, b = data[(5, 1234)]
     assert torch.equal(a, data.image("A", 5))
     assert b.shape == (3, 32, 32)
+
+
+_LOAD_CUB = """
+import sys
+from examples.common.data import DataFileError, DatasetError
+from examples.common.data.cub import CUBBirds
+try:
+    CUBBirds(sys.argv[1], "train", size=32)
+except DatasetError as error:
+    print(error)
+"""
+
+
+def test_cub_object_array_embeddings_are_refused_not_a_crash(tmp_path):
+    """The reported crash: ndarray((1,), 'O', b'A' * 8) in char-CNN-RNN-embeddings.pickle made an object array of
+    forged pointers, and reading it killed stackgan_birds.py with SIGSEGV (rc 139). Run in a child process, so that a
+    regression fails this test instead of killing pytest."""
+    write_cub(tmp_path)
+    path = tmp_path / "train" / "char-CNN-RNN-embeddings.pickle"
+    forged = asm.call(asm.NDARRAY, asm.tup(asm.integer(1)), asm.text("O"), asm.binbytes(b"A" * 8))
+    path.write_bytes(asm.stream(asm.EMPTY_LIST + asm.MARK + forged * 6 + b"e"))
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_CUB, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=trainer_env(),
+    )
+    assert result.returncode == 0, f"rc {result.returncode}: {result.stderr[-2000:]}"
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"{str(path)!r}: cannot read this pickle: refusing to call numpy.ndarray")
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "message"),
+    [
+        ("class_info.pickle", [1, 1, 2, 2, 3.7, 3], r"class ids must hold integers, item 4 is 3\.7 \(float\)"),
+        ("class_info.pickle", [1, 1, 2, 2, 3, -3], r"class ids must hold labels in >= 0, item 5 is -3"),
+        ("class_info.pickle", [1, 1, 2], r"class ids must hold 6 labels \(one per item\), got 3"),
+        ("class_info.pickle", np.array([1.0] * 6), r"class ids must be a 1-D integer array, got float64"),
+        ("filenames.pickle", {"a": 1}, "must hold a list of keys"),
+        ("char-CNN-RNN-embeddings.pickle", np.full((6, 10, 4), np.nan, np.float32), "hold NaN or infinite values"),
+        ("char-CNN-RNN-embeddings.pickle", [np.zeros((10, 4), np.float32)] * 5 + [1], "item 5 of its list is a int"),
+        ("char-CNN-RNN-embeddings.pickle", [np.zeros((10, 4), np.float32)] * 5 + [np.zeros(3)], "not one numeric"),
+        ("char-CNN-RNN-embeddings.pickle", "truncated", "cannot read this pickle: the pickle data ends early"),
+        ("filenames.pickle", "hostile", r"refusing global (os|posix)\.system"),
+    ],
+)
+def test_cub_bad_pickles_are_named_in_one_line(tmp_path, monkeypatch, name, payload, message):
+    write_cub(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "train" / name
+    if isinstance(payload, str) and payload == "truncated":
+        path.write_bytes(path.read_bytes()[:-100])
+    elif isinstance(payload, str):
+        path.write_bytes(pickle.dumps([_Exploit()], protocol=2))
+    else:
+        path.write_bytes(pickle.dumps(payload, protocol=2))
+    with pytest.raises(DataFileError, match=message) as error:
+        CUBBirds(tmp_path, "train")
+    assert str(error.value).startswith(f"{str(path)!r}: ")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("protocol", [0, 2])
+def test_cub_python2_pickles_load(tmp_path, protocol):
+    keys = write_cub(tmp_path)["train"]
+    emb = np.random.default_rng(2).standard_normal((6, 10, 8)).astype(np.float32)
+    for name, value in {"filenames.pickle": [k.encode() for k in keys], "class_info.pickle": [1, 1, 2, 2, 3, 3],
+                        "char-CNN-RNN-embeddings.pickle": list(emb)}.items():  # fmt: skip
+        (tmp_path / "train" / name).write_bytes(asm.py2_dumps(value, protocol))
+    data = CUBBirds(tmp_path, "train", size=32)
+    assert data.keys == keys
+    np.testing.assert_array_equal(data.embeddings, emb)
+    assert data.class_ids.tolist() == [1, 1, 2, 2, 3, 3]
+
+
+def test_cub_and_unpaired_bad_images_are_named_in_one_line(tmp_path):
+    keys = write_cub(tmp_path / "cub")["train"]
+    birds = CUBBirds(tmp_path / "cub", "train", size=32)
+    jpg = tmp_path / "cub" / "CUB_200_2011" / "images" / f"{keys[1]}.jpg"
+    badfiles.truncate(jpg, 0.3)
+    with pytest.raises(DataFileError, match=r"cannot read image: OSError: .*[Tt]runcated") as error:
+        birds.image(1, None)
+    assert str(error.value).startswith(f"{str(jpg)!r}: ")
+    jpg.unlink()
+    with pytest.raises(DataFileError, match=r"cannot read image: no such file"):
+        birds[(1, 5)]
+    write_unpaired(tmp_path / "unpaired")
+    data = UnpairedFolders(tmp_path / "unpaired", "train", load_size=36, crop_size=32)
+    bomb = badfiles.write_png_bomb(data.files["A"][2])
+    with pytest.raises(DataFileError, match="cannot read image: a decompression bomb") as error:
+        data[2]
+    assert str(error.value).startswith(f"{str(bomb)!r}: ")
+    assert "\n" not in str(error.value)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from examples.common.data.errors import DatasetError
+from examples.common.data.errors import DataFileError, DatasetError
 
-__all__ = ["DatasetError"]
+__all__ = ["DataFileError", "DatasetError"]

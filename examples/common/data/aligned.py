@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
-from examples.common.data.errors import DatasetError, require_dir
+from examples.common.data.errors import DataFileError, DatasetError, require_dir
 from examples.common.data.image_ops import load_rgb, random_crop_flip, to_tensor
 
 __all__ = ["ALIGNED_LAYOUT", "AlignedPairs"]
@@ -62,14 +62,15 @@ class AlignedPairs(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
+    def image_files(self) -> list[Path]:
+        """The AB image files (see :class:`examples.common.data.file_check.ImageFileSource`)."""
+        return list(self.files)
+
     def _halves(self, path: Path) -> tuple[Image.Image, Image.Image]:
-        try:
-            ab = load_rgb(path)
-        except (UnidentifiedImageError, OSError) as error:
-            raise DatasetError(f"cannot read image {str(path)!r}: {error}", ALIGNED_LAYOUT) from error
+        ab = load_rgb(path)
         w, h = ab.size
         if w < 2 or w % 2:
-            raise DatasetError(f"{str(path)!r} is {w}x{h}: not two side-by-side halves.", ALIGNED_LAYOUT)
+            raise DataFileError(path, f"the image is {w}x{h}: not two side-by-side halves of equal width")
         return ab.crop((0, 0, w // 2, h)), ab.crop((w // 2, 0, w, h))
 
     def __getitem__(self, key: int | tuple[int, int | None]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from examples.common.data.errors import DatasetError, require_dir
+from examples.common.data.errors import DataFileError, DatasetError, require_dir
+from examples.common.data.labels import integer_labels
 from examples.common.data.safe_pickle import load_pickle
 
 __all__ = ["CIFAR10", "CIFAR10_LAYOUT", "load_cifar10"]
@@ -32,23 +33,33 @@ def _batch_folder(root: str | Path) -> Path:
     raise DatasetError(f"no CIFAR-10 python batches under {str(root)!r}.", CIFAR10_LAYOUT)
 
 
+def _load(path: Path) -> object:
+    try:
+        return load_pickle(path, encoding="bytes")
+    except (pickle.UnpicklingError, OSError) as error:
+        raise DataFileError(path, f"cannot read this CIFAR-10 pickle: {error}") from error
+
+
 def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DatasetError(f"missing CIFAR-10 batch file {str(path)!r}.", CIFAR10_LAYOUT)
-    try:
-        batch = load_pickle(path, encoding="bytes")
-    except (pickle.UnpicklingError, EOFError, ValueError) as error:
-        raise DatasetError(f"cannot read {str(path)!r} as a CIFAR-10 batch: {error}", CIFAR10_LAYOUT) from error
+    batch = _load(path)
     if not isinstance(batch, dict):
-        raise DatasetError(f"{str(path)!r} holds a {type(batch).__name__}, not a dict.", CIFAR10_LAYOUT)
+        raise DataFileError(path, f"holds a {type(batch).__name__}, not a CIFAR-10 batch dict")
     data, labels = batch.get(b"data", batch.get("data")), batch.get(b"labels", batch.get("labels"))
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise DatasetError(f"{str(path)!r}: b'data' must be a uint8 array (N, 3072), got {got}.", CIFAR10_LAYOUT)
-    labels = np.asarray(labels, dtype=np.int64) if isinstance(labels, (list, np.ndarray)) else None
-    if labels is None or labels.shape != (data.shape[0],) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
-        raise DatasetError(f"{str(path)!r}: b'labels' must hold {data.shape[0]} ints in 0..9.", CIFAR10_LAYOUT)
+        raise DataFileError(path, f"b'data' must be a uint8 array (N, 3072), got {got}")
+    labels = integer_labels(labels, path, "b'labels'", data.shape[0], 0, 9)
     return data.reshape(-1, 3, 32, 32), labels
+
+
+def _label_names(meta: Path) -> list[str]:
+    raw = _load(meta)
+    names = raw.get(b"label_names", raw.get("label_names")) if isinstance(raw, dict) else None
+    if not (isinstance(names, list) and len(names) == 10 and all(isinstance(n, (bytes, str)) for n in names)):
+        raise DataFileError(meta, "must be a dict whose b'label_names' is a list of 10 names")
+    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
 
 
 def load_cifar10(root: str | Path, split: str = "train") -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -62,19 +73,16 @@ def load_cifar10(root: str | Path, split: str = "train") -> tuple[np.ndarray, np
         ``(images, labels, class_names)``: uint8 (N, 3, 32, 32), int64 (N,), 10 names.
 
     Raises:
-        DatasetError: a file is missing or malformed (the message shows the expected layout).
+        DatasetError: a file is missing (the message shows the expected layout).
+        DataFileError: a file is corrupt, hostile or malformed, e.g. a label is not an integer in 0..9 (one line
+            naming the file).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {sorted(_SPLITS)}, got {split!r}")
     folder = _batch_folder(root)
     parts = [_read_batch(folder / name) for name in _SPLITS[split]]
-    names = _DEFAULT_NAMES
     meta = folder / "batches.meta"
-    if meta.is_file():
-        raw = load_pickle(meta, encoding="bytes")
-        label_names = raw.get(b"label_names") if isinstance(raw, dict) else None
-        if isinstance(label_names, list) and len(label_names) == 10:
-            names = [n.decode() if isinstance(n, bytes) else str(n) for n in label_names]
+    names = _label_names(meta) if meta.is_file() else _DEFAULT_NAMES
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), names
 
 

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from examples.common.data.captioned import CaptionedImages
-from examples.common.data.errors import DatasetError, require_dir
+from examples.common.data.errors import DataFileError, DatasetError, require_dir
 from examples.common.data.image_ops import load_rgb, resize_crop_flip, to_tensor
+from examples.common.data.labels import integer_labels
 from examples.common.data.safe_pickle import load_pickle
 
 __all__ = ["CUB_LAYOUT", "CUBBirds"]
@@ -40,8 +41,15 @@ def _read(path: Path) -> Any:
         raise DatasetError(f"missing file {str(path)!r}.", CUB_LAYOUT)
     try:
         return load_pickle(path, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-        raise DatasetError(f"cannot read {str(path)!r}: {error}", CUB_LAYOUT) from error
+    except (pickle.UnpicklingError, OSError) as error:
+        raise DataFileError(path, f"cannot read this pickle: {error}") from error
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        index, item = next((i, v) for i, v in enumerate(value) if not isinstance(v, np.ndarray))
+        return f"item {index} of its list is a {type(item).__name__}"
+    return f"it holds a {type(value).__name__}"
 
 
 def _table(path: Path, columns: int) -> dict[str, list[str]]:
@@ -76,7 +84,8 @@ class CUBBirds(CaptionedImages):
         size: side of the final image (256 for StackGAN++'s three stages).
 
     Raises:
-        DatasetError: a file is missing or malformed (the message shows the expected layout).
+        DatasetError: a file is missing or the tables do not match (the message shows the expected layout).
+        DataFileError: a pickle is corrupt, hostile or holds the wrong values (one line naming the file).
     """
 
     def __init__(self, root: str | Path, split: str = "train", size: int = 256) -> None:
@@ -85,19 +94,12 @@ class CUBBirds(CaptionedImages):
         self.root = require_dir(root, CUB_LAYOUT)
         self.size, self.load_size = size, size * 76 // 64
         folder = self.root / split
-        keys = _read(folder / "filenames.pickle")
+        names = folder / "filenames.pickle"
+        keys = _read(names)
         if not isinstance(keys, list) or not all(isinstance(k, (str, bytes)) for k in keys):
-            raise DatasetError(f"{str(folder / 'filenames.pickle')!r} must hold a list of keys.", CUB_LAYOUT)
-        self.keys = [k.decode() if isinstance(k, bytes) else k for k in keys]
-        embeddings = _read(folder / "char-CNN-RNN-embeddings.pickle")
-        try:
-            self.embeddings = np.asarray(embeddings, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise DatasetError(f"embeddings are not a numeric array: {error}", CUB_LAYOUT) from error
-        if self.embeddings.ndim != 3 or self.embeddings.shape[0] != len(self.keys):
-            raise DatasetError(
-                f"embeddings must be (N={len(self.keys)}, captions, dim), got {self.embeddings.shape}.", CUB_LAYOUT
-            )
+            raise DataFileError(names, "must hold a list of keys '<class>/<name>'")
+        self.keys = [k.decode("utf-8", "replace") if isinstance(k, bytes) else k for k in keys]
+        self.embeddings = self._embeddings(folder / "char-CNN-RNN-embeddings.pickle")
         self.class_ids = self._class_ids(folder)
         self.boxes = _bounding_boxes(self.root / "CUB_200_2011")
         missing = [k for k in self.keys if k not in self.boxes]
@@ -105,25 +107,46 @@ class CUBBirds(CaptionedImages):
             raise DatasetError(f"{len(missing)} keys have no bounding box, e.g. {missing[0]!r}.", CUB_LAYOUT)
         self.images = self.root / "CUB_200_2011" / "images"
 
+    def _embeddings(self, path: Path) -> np.ndarray:
+        raw = _read(path)
+        if not (isinstance(raw, np.ndarray) or (isinstance(raw, list) and all(isinstance(e, np.ndarray) for e in raw))):
+            raise DataFileError(path, f"must hold a float array (N, 10, D) or a list of (10, D) arrays; {_kind(raw)}")
+        try:
+            embeddings = np.asarray(raw, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise DataFileError(path, f"the embeddings are not one numeric array: {error}") from error
+        if embeddings.ndim != 3 or embeddings.shape[0] != len(self.keys):
+            raise DataFileError(
+                path, f"embeddings must be (N={len(self.keys)}, captions, dim) for the keys, got {embeddings.shape}"
+            )
+        if not np.isfinite(embeddings).all():
+            raise DataFileError(path, "the embeddings hold NaN or infinite values")
+        return embeddings
+
     def _class_ids(self, folder: Path) -> np.ndarray:
-        if (folder / "class_info.pickle").is_file():
-            ids = np.asarray(_read(folder / "class_info.pickle")).reshape(-1)
-            if ids.shape != (len(self.keys),) or not np.issubdtype(ids.dtype, np.integer):
-                raise DatasetError(f"class_info.pickle must hold {len(self.keys)} class ids.", CUB_LAYOUT)
-            return ids
+        path = folder / "class_info.pickle"
+        if path.is_file():
+            ids = _read(path)
+            if isinstance(ids, np.ndarray):
+                ids = ids.reshape(-1)
+            return integer_labels(ids, path, "class ids", len(self.keys), 0, None)
         try:
             return np.array([int(k.split(".", 1)[0]) for k in self.keys])
         except ValueError as error:
             raise DatasetError(f"no class_info.pickle and a key lacks the 'NNN.' prefix: {error}", CUB_LAYOUT) from None
 
+    def image_files(self) -> list[Path]:
+        """The image file of every item (see :class:`examples.common.data.file_check.ImageFileSource`)."""
+        return [self.image_path(index) for index in range(len(self))]
+
+    def image_path(self, index: int) -> Path:
+        """The image file of item ``index``: ``CUB_200_2011/images/<key>.jpg``."""
+        return self.images / f"{self.keys[index]}.jpg"
+
     def image(self, index: int, rng: np.random.Generator | None) -> torch.Tensor:
         """The bird of item ``index``: bounding-box crop, resize, random crop and flip (with ``rng``)."""
-        key = self.keys[index]
-        path = self.images / f"{key}.jpg"
-        if not path.is_file():
-            raise DatasetError(f"missing image {str(path)!r}.", CUB_LAYOUT)
-        img = load_rgb(path)
-        x, y, w, h = self.boxes[key]
+        img = load_rgb(self.image_path(index))
+        x, y, w, h = self.boxes[self.keys[index]]
         r = int(max(w, h) * 0.75)
         cx, cy = int((2 * x + w) / 2), int((2 * y + h) / 2)
         img = img.crop((max(0, cx - r), max(0, cy - r), min(img.width, cx + r), min(img.height, cy + r)))

@@ -1,4 +1,4 @@
-"""The one error type of the data layer: it always says what was expected on disk."""
+"""The data layer's errors: a missing file shows the expected layout; a bad file is named in one line."""
 
 from __future__ import annotations
 
@@ -10,6 +10,34 @@ class DatasetError(ValueError):
 
     def __init__(self, problem: str, layout: str) -> None:
         super().__init__(f"{problem}\nExpected layout:\n{layout}")
+
+
+class DataFileError(DatasetError):
+    """A data file that is there but cannot be used: corrupt, truncated, hostile, or holding wrong values.
+
+    The message is one line, ``'<path>': <problem>``; the expected layout is left out, since the file is where it
+    belongs. Being a :class:`DatasetError`, it is reported wherever a missing file is (a usage error of the trainers).
+
+    Args:
+        path: the file at fault.
+        problem: what is wrong with it (line breaks are folded into spaces).
+
+    Attributes:
+        path: the file at fault.
+        problem: the one-line problem.
+
+    Example:
+        >>> print(DataFileError("data/train/7.jpg", "cannot read image: image file is truncated"))
+        'data/train/7.jpg': cannot read image: image file is truncated
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = " ".join(str(problem).split())
+        ValueError.__init__(self, f"{str(path)!r}: {self.problem}")
+
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        return type(self), (self.path, self.problem)
 
 
 def require_dir(path: str | Path, layout: str, what: str = "data root") -> Path:

@@ -6,15 +6,39 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+from examples.common.data.errors import DataFileError
 
 __all__ = ["load_rgb", "random_crop_flip", "resize_crop_flip", "to_tensor"]
 
 
 def load_rgb(path: str | Path) -> Image.Image:
-    """Open an image file and convert it to RGB (decoded now, so the file handle is closed)."""
-    with Image.open(path) as img:
-        return img.convert("RGB")
+    """Open an image file and convert it to RGB (decoded in full now, so the file handle is closed).
+
+    The one way the loaders, and :func:`examples.common.data.file_check.check_files`, read an image.
+
+    Args:
+        path: the image file.
+
+    Returns:
+        The RGB image.
+
+    Raises:
+        DataFileError: the file is missing, not an image, truncated, corrupt, or declares more pixels than PIL's
+            decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS`` x 2); one line naming the file.
+    """
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except FileNotFoundError:
+        raise DataFileError(path, "cannot read image: no such file") from None
+    except UnidentifiedImageError:
+        raise DataFileError(path, "cannot read image: not an image file PIL can read") from None
+    except Image.DecompressionBombError as error:
+        raise DataFileError(path, f"cannot read image: a decompression bomb: {error}") from None
+    except Exception as error:  # PIL reports a broken file with OSError, SyntaxError, ValueError, struct.error, ...
+        raise DataFileError(path, f"cannot read image: {type(error).__name__}: {error}") from error
 
 
 def to_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:

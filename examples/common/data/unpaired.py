@@ -57,6 +57,10 @@ class UnpairedFolders(Dataset):
     def __len__(self) -> int:
         return max(len(self.files["A"]), len(self.files["B"]))
 
+    def image_files(self) -> list[Path]:
+        """The images of both domains (see :class:`examples.common.data.file_check.ImageFileSource`)."""
+        return self.files["A"] + self.files["B"]
+
     def image(self, domain: str, index: int, rng: np.random.Generator | None = None) -> torch.Tensor:
         """Image ``index`` (mod the domain's size) of ``domain`` ("A" or "B"), augmented with ``rng``."""
         files = self.files[domain]
