@@ -299,9 +299,10 @@ def test_remove_and_context_manager_stop_capturing():
     with ModeSeekingHook(generator) as hook:
         pass
     generator(cond2, z=z)
-    with pytest.raises(RuntimeError, match=r"captured"):
+    with pytest.raises(RuntimeError, match=r"this hook was removed"):
         hook.loss()
     assert not generator._forward_hooks
+    assert not generator._forward_pre_hooks
 
 
 def test_several_hooks_on_one_model_are_independent():
@@ -317,7 +318,7 @@ def test_several_hooks_on_one_model_are_independent():
     on_image.remove()
     generator(cond2, z=z)
     on_features.loss()
-    with pytest.raises(RuntimeError, match=r"captured"):
+    with pytest.raises(RuntimeError, match=r"this hook was removed"):
         on_image.loss()
 
 

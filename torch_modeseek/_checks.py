@@ -116,6 +116,30 @@ def _check_tensor(name: str, t: Any, min_dim: int) -> None:
         raise ValueError(f"{name} must have {what}; got a {t.dim()}-d tensor of shape {_shape(t)}")
 
 
+def check_sample_elements(name: str, t: Tensor, lead: int, what: str = "feature") -> None:
+    """Refuse a tensor whose samples hold no element: a zero-size dimension after its ``lead`` leading dimensions.
+
+    A distance between empty samples is a mean over nothing (NaN), so an empty feature or latent dimension is an
+    error, named with the input and its shape. Only the dimensions after the batch (and sample) ones are looked at: the
+    rules on empty batches are the callers'.
+
+    Args:
+        name: the input's name in the message (``"x1"``, ``"z"``, ``"the captured latent"``).
+        t: the tensor.
+        lead: how many leading dimensions index samples: 1 for (B, ...), 2 for (S, B, ...).
+        what: ``"feature"`` or ``"latent"``, the word the message uses for the empty dimension.
+
+    Raises:
+        ValueError: a dimension after the first ``lead`` has size 0.
+    """
+    empty = [k for k in range(lead, t.dim()) if t.shape[k] == 0]
+    if empty:
+        raise ValueError(
+            f"{name} has an empty {what} dimension: shape {_shape(t)} (dimension {empty[0]} has size 0), so its "
+            "samples hold no element to measure a distance on"
+        )
+
+
 def as_tensor_list(name1: str, a: Any, name2: str, b: Any) -> tuple[list[Tensor], list[Tensor]]:
     """Return the outputs ``a`` and ``b`` as equal-length lists of tensors (one entry per feature layer)."""
     a_is_seq = isinstance(a, (list, tuple))
@@ -153,6 +177,7 @@ def check_paired(z1: Any, z2: Any, x1: Any, x2: Any) -> tuple[list[Tensor], list
     batch = z1.shape[0]
     if batch == 0:
         raise ValueError(f"the batch is empty: z1 has shape {_shape(z1)}")
+    check_sample_elements("z1", z1, 1, "latent")
     x1s, x2s = as_tensor_list("x1", x1, "x2", x2)
     named: dict[str, Tensor] = {"z1": z1, "z2": z2}
     for k, (a, b) in enumerate(zip(x1s, x2s, strict=False)):
@@ -166,6 +191,7 @@ def check_paired(z1: Any, z2: Any, x1: Any, x2: Any) -> tuple[list[Tensor], list
                 f"z and x must have the same batch size; got z1: {_shape(z1)} (batch {batch}) "
                 f"and {n1}: {_shape(a)} (batch {a.shape[0]})"
             )
+        check_sample_elements(n1, a, 1)
         named[n1], named[n2] = a, b
     _check_same_device(named)
     return x1s, x2s
@@ -181,6 +207,7 @@ def check_all_pairs(z: Any, x: Any) -> list[Tensor]:
         )
     if batch == 0:
         raise ValueError(f"the batch is empty: z has shape {_shape(z)}")
+    check_sample_elements("z", z, 2, "latent")
     is_seq = isinstance(x, (list, tuple))
     xs = list(x) if is_seq else [x]
     if is_seq and len(xs) == 0:
@@ -193,6 +220,7 @@ def check_all_pairs(z: Any, x: Any) -> list[Tensor]:
             raise ValueError(
                 f"z and {name} must share their leading (S, B) dimensions; got z: {_shape(z)} and {name}: {_shape(t)}"
             )
+        check_sample_elements(name, t, 2)
         named[name] = t
     _check_same_device(named)
     return xs

@@ -148,8 +148,9 @@ def mode_seeking_loss(
 
     Raises:
         TypeError: non-tensor inputs, non-floating dtypes, option values of the wrong type.
-        ValueError: mismatched shapes or batch sizes, an empty batch, different devices, unknown option strings,
-            ``form="clamped"`` without ``tau``, a non-positive ``eps``.
+        ValueError: mismatched shapes or batch sizes, an empty batch, an empty feature or latent dimension (samples
+            with no element), different devices, unknown option strings, ``form="clamped"`` without ``tau``, a
+            non-positive ``eps``.
 
     Example:
         >>> import torch

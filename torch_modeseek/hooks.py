@@ -9,7 +9,8 @@ Usage, with the doubled batch of MSGAN's official code (one forward, BatchNorm s
 
 The hook captures the latent argument and the compared output of the latest forward that ran with gradients enabled
 (forwards under ``torch.no_grad()``, e.g. sampling for a discriminator step or evaluation, are ignored), and computes
-the term lazily when :meth:`ModeSeekingHook.loss` is called.
+the term lazily when :meth:`ModeSeekingHook.loss` is called. A forward with gradients enabled that raises leaves no
+capture behind (the previous one is dropped when the forward starts), so ``loss()`` never uses a stale batch.
 
 Distributed training: wrapped in ``DistributedDataParallel``, each rank runs the forward on its own local batch, so
 the hook splits that local batch and every pair stays within one rank; both samples of a pair are produced by the
@@ -27,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from torch_modeseek._checks import check_sample_elements
 from torch_modeseek.functional import all_pairs_terms, paired_terms
 from torch_modeseek.loss import ModeSeekingLoss
 from torch_modeseek.pairing import PAIRINGS, split_samples
@@ -95,6 +97,13 @@ class ModeSeekingHook:
             call. Pairs near 0 are conditions whose samples coincide (per-condition collapse), whatever the
             reduction the loss uses.
 
+    Copies: ``copy.deepcopy`` of the hook, of an object that holds it (a trainer state), or of the generator it is
+    registered on (an EMA copy) gives an independent hook registered on the *copied* generator, the one that the same
+    deepcopy produces (deep-copying the hook alone therefore copies its generator too: ``copy.module``). The copy keeps
+    the options, the weight schedule, the step and the last ratios, and is removed if the original was; the capture of
+    the last forward is not copied (its tensors belong to the original's graph), so the copy's :meth:`loss` needs a
+    forward of the copied generator first. Pickling drops the capture likewise.
+
     Example:
         >>> import torch
         >>> from torch_modeseek import ModeSeekingHook, paired_inputs
@@ -153,7 +162,11 @@ class ModeSeekingHook:
         self._signature = inspect.signature(_unwrap(module).forward)
         self._captured: tuple[Tensor, Tensor | list[Tensor]] | None = None
         self._feature: Any = None
-        self._handles = [module.register_forward_hook(self._on_forward, with_kwargs=True)]
+        self._removed = False
+        self._handles = [
+            module.register_forward_pre_hook(self._on_forward_start),
+            module.register_forward_hook(self._on_forward, with_kwargs=True),
+        ]
         if isinstance(output, nn.Module):
             self._handles.append(output.register_forward_hook(self._on_feature))
 
@@ -175,6 +188,12 @@ class ModeSeekingHook:
                 f"(positional: {len(args)}, keywords: {sorted(kwargs)}); name the latent's keyword or its position"
             )
         return bound.arguments[self.latent]
+
+    def _on_forward_start(self, module: nn.Module, args: Any) -> None:
+        # A forward that would be captured drops the previous capture first: if it raises, nothing stale is left.
+        if torch.is_grad_enabled():
+            self._captured = None
+            self._feature = None
 
     def _on_feature(self, module: nn.Module, args: Any, out: Any) -> None:
         if torch.is_grad_enabled():
@@ -212,9 +231,16 @@ class ModeSeekingHook:
         """Weight x mode-seeking term of the last paired forward; clears it and advances the step.
 
         Raises:
-            RuntimeError: no forward with gradients enabled was captured since the last call.
-            ValueError: the captured batch cannot be split into ``samples`` samples per condition.
+            RuntimeError: no forward with gradients enabled was captured since the last call (or the last one raised),
+                or the hook was removed.
+            ValueError: the captured batch cannot be split into ``samples`` samples per condition, or its latent or
+                output has an empty dimension.
         """
+        if self._removed:
+            raise RuntimeError(
+                "ModeSeekingHook.loss(): this hook was removed (hook.remove(), or the end of its `with` block), so it "
+                "captures no forward; create a new one, ModeSeekingHook(generator, ...), to add the term again"
+            )
         if self._captured is None:
             raise RuntimeError(
                 "ModeSeekingHook.loss(): no paired forward of the generator was captured since the last call; run "
@@ -222,6 +248,9 @@ class ModeSeekingHook:
             )
         z, x = self._captured
         self._captured = None
+        check_sample_elements("the captured latent", z, 1, "latent")
+        for k, t in enumerate([x] if isinstance(x, Tensor) else x):
+            check_sample_elements("the captured output" + ("" if isinstance(x, Tensor) else f"[{k}]"), t, 1)
         zs = split_samples(z, self.samples, self.pairing, name="latent")
         if isinstance(x, Tensor):
             xs: Tensor | list[Tensor] = split_samples(x, self.samples, self.pairing)
@@ -258,6 +287,18 @@ class ModeSeekingHook:
         self._handles = []
         self._captured = None
         self._feature = None
+        self._removed = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state that ``copy.deepcopy`` and pickle copy: all but the capture of the last forward.
+
+        The captured tensors belong to the original's autograd graph (and non-leaf tensors cannot be deep-copied);
+        the registration handles are copied, so that the copy's :meth:`remove` detaches it from the copied module.
+        """
+        state = self.__dict__.copy()
+        state["_captured"] = None
+        state["_feature"] = None
+        return state
 
     def __enter__(self) -> ModeSeekingHook:
         return self

@@ -50,9 +50,10 @@ def test_environment_overrides_auto_only(monkeypatch):
     assert ops.resolve_backend("auto", x) == "torch"
 
 
-def test_empty_inputs_always_take_the_reference():
-    x = _x(2, 0)
-    assert torch.isnan(ops.paired_distance(x, x, backend="triton")).all()
+def test_empty_batches_always_take_the_reference():
+    x = _x(0, 3)
+    assert ops.paired_distance(x, x, backend="triton").shape == (0,)
+    assert ops.pairwise_distance(_x(2, 0, 3), backend="triton").shape == (0, 2, 2)
 
 
 @needs_kernels

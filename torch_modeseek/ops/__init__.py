@@ -14,7 +14,8 @@ holds at least :data:`AUTO_MIN_NUMEL` elements; otherwise the reference. The env
 ``TORCH_MODESEEK_BACKEND`` (``"auto"``, ``"torch"`` or ``"triton"``), read at each call, replaces ``"auto"``; an
 explicit ``backend="torch"`` or ``"triton"`` wins over it. ``"triton"`` never falls back silently: when the kernels
 cannot run it raises a RuntimeError that says why (Triton missing or failing to import, tensors not on CUDA, an
-unsupported dtype, more than 64 samples for the all-pairs kernels). Empty inputs always take the reference.
+unsupported dtype, more than 64 samples for the all-pairs kernels). Empty batches always take the reference; samples
+with no element (an empty feature dimension) are refused with a ValueError, since their distance is a mean over nothing.
 
 Triton is imported only when a Triton backend is considered for CUDA tensors, never by ``import torch_modeseek``.
 """
@@ -27,7 +28,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice
+from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice, check_sample_elements
 from torch_modeseek.ops import _reference
 
 ENV_VAR = "TORCH_MODESEEK_BACKEND"
@@ -155,7 +156,7 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         (B,) distances in float32, or float64 for float64 inputs.
 
     Raises:
-        ValueError: unknown ``kind`` or ``backend``.
+        ValueError: unknown ``kind`` or ``backend``; an empty feature dimension (samples with no element).
         RuntimeError: ``backend="triton"`` and the kernels cannot run.
 
     Example:
@@ -166,6 +167,8 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         >>> paired_distance(x1, torch.ones(2, 3)).sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
+    check_sample_elements("x1", x1, 1)
+    check_sample_elements("x2", x2, 1)
     if _choose(backend, (x1, x2)) == "triton":
         return _load_triton().paired_distance(x1, x2, kind)  # type: ignore[union-attr]
     return _reference.paired_distance(x1, x2, kind)
@@ -186,7 +189,7 @@ def pairwise_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> 
         (B, S, S) symmetric distance matrices with a zero diagonal, in float32 (float64 for float64 inputs).
 
     Raises:
-        ValueError: unknown ``kind`` or ``backend``.
+        ValueError: unknown ``kind`` or ``backend``; an empty feature dimension (samples with no element).
         RuntimeError: ``backend="triton"`` and the kernels cannot run.
 
     Example:
@@ -200,6 +203,7 @@ def pairwise_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> 
         >>> d.sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
+    check_sample_elements("x", x, 2)
     if _choose(backend, (x,), samples=x.shape[0]) == "triton":
         return _load_triton().pairwise_distance(x, kind)  # type: ignore[union-attr]
     return _reference.pairwise_distance(x, kind)

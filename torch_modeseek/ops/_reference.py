@@ -3,11 +3,20 @@
 Every distance is computed in float32 or wider whatever the input dtype: each input is upcast before the difference,
 so half-precision inputs neither overflow nor lose the difference of two nearby values. Reductions run over every
 dimension but the batch one, so channels_last and other strided inputs are never copied into a flat layout.
+
+``"mse"`` and ``"l2"`` square the differences after scaling each row by a power of two, ``2^-k`` with ``2^k`` the
+row's largest absolute difference rounded down to a power of two, and scale the mean back (:func:`_mean_square`). The
+scaling is exact, so the result is the unscaled formula's wherever that one neither overflows nor underflows, and large
+finite inputs (1e30 in float32, whose squares overflow) give the exact value instead of inf or NaN: ``"l2"`` is never
+larger than the largest difference, and ``"mse"`` is inf only where the true value is beyond the dtype's range. Their
+gradients come from a custom backward (``2 (x2 - x1) / D`` and ``(x2 - x1) / (D l2)``), which keeps every
+intermediate as small as the gradient itself.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import Tensor
@@ -35,6 +44,76 @@ def _sum_over_features(t: Tensor) -> Tensor:
     return t.sum(dim=dims) if dims else t
 
 
+def _power_of_two(k: Tensor, dtype: torch.dtype) -> Tensor:
+    """``2^k`` of dtype float32 or float64, for an integer tensor ``k`` within its normal exponents.
+
+    Built from the bits (biased exponent, zero mantissa), so it is exact on every device, where ``pow`` need not be.
+    """
+    if dtype == torch.float64:
+        return ((k.to(torch.int64) + 1023) << 52).view(torch.float64)
+    return ((k.to(torch.int32) + 127) << 23).view(torch.float32)
+
+
+def _mean_square(diff: Tensor) -> tuple[Tensor, Tensor]:
+    """(msq, scale) with ``mean(diff^2) = msq * scale^2`` per row, ``msq`` the mean square of ``diff / scale``.
+
+    ``scale`` is the row's largest ``|diff|`` rounded down to a power of two (clamped to the normal range; 1 for a zero
+    row), so the scaled values are below 2 in magnitude and their squares cannot overflow. ``diff`` is a temporary:
+    it is scaled and squared in place.
+    """
+    dims = _feature_dims(diff)
+    peak = diff.abs().amax(dim=dims, keepdim=True) if dims else diff.abs()
+    _, exponent = torch.frexp(peak)
+    limit = int(math.log2(torch.finfo(diff.dtype).max)) - 1  # 126 for float32: 2^k and 2^-k are both normal
+    scale = _power_of_two((exponent - 1).clamp(-limit, limit), diff.dtype)
+    scaled = diff.div_(scale)  # division by a power of two: exact
+    msq = _mean_over_features(scaled.mul_(scaled))
+    return msq, scale.view(msq.shape)
+
+
+def _l2_live(mse: Tensor) -> Tensor:
+    """Where the mean square is at or above the floor, so that the L2 gradient passes."""
+    return mse >= _SQRT_FLOOR
+
+
+class _SquaredDistance(torch.autograd.Function):
+    """``"mse"`` or ``"l2"`` of two same-dtype batches, overflow-free forward and backward (see the module docs)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(a: Tensor, b: Tensor, kind: str) -> tuple[Tensor, Tensor]:
+        msq, scale = _mean_square(b - a)
+        mse = msq * scale * scale  # two exact products: inf only when the mean square itself is beyond range
+        if kind == "mse":
+            return mse, mse.clone()  # (the second output, the floor test's input, must be a tensor of its own)
+        # l2 = sqrt(max(mse, floor)) without forming mse: sqrt(msq) * 2^k is below the largest difference.
+        return torch.where(_l2_live(mse), msq.sqrt() * scale, math.sqrt(_SQRT_FLOOR)), mse
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        a, b, kind = inputs
+        dist, mse = output
+        ctx.kind = kind
+        ctx.save_for_backward(a, b, dist, mse)
+        ctx.mark_non_differentiable(mse)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_mse: Tensor | None) -> tuple[Tensor | None, Tensor | None, None]:
+        a, b, dist, mse = ctx.saved_tensors
+        diff = b - a
+        dims = _feature_dims(diff)
+        count = diff[0].numel() if diff.shape[0] else 1
+        shape = (-1,) + (1,) * len(dims)
+        if ctx.kind == "mse":
+            grad_b = diff * (grad * (2.0 / count)).view(shape)
+        else:  # (x2 - x1) / l2 is at most sqrt(D) in magnitude: no overflow whatever the scale of the inputs
+            coef = torch.where(_l2_live(mse), grad / count, 0.0)
+            grad_b = (diff / dist.view(shape)) * coef.view(shape)
+        grad_a = -grad_b if ctx.needs_input_grad[0] else None
+        return grad_a, (grad_b if ctx.needs_input_grad[1] else None), None
+
+
 def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1") -> Tensor:
     """Per-sample distance between ``x1[i]`` and ``x2[i]``: (B, ...) x (B, ...) -> (B,).
 
@@ -48,14 +127,10 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1") -> Tensor:
         norm_a = _sum_over_features(a * a).clamp_min(_COSINE_EPS**2).sqrt()
         norm_b = _sum_over_features(b * b).clamp_min(_COSINE_EPS**2).sqrt()
         return 1.0 - dot / (norm_a * norm_b)
-    diff = b - a
     if kind == "l1":
-        return _mean_over_features(diff.abs())
-    mse = _mean_over_features(diff * diff)
-    if kind == "mse":
-        return mse
-    if kind == "l2":
-        return mse.clamp_min(_SQRT_FLOOR).sqrt()
+        return _mean_over_features((b - a).abs())
+    if kind in ("mse", "l2"):
+        return _SquaredDistance.apply(a, b, kind)[0]
     raise ValueError(f"unknown distance kind {kind!r}")
 
 

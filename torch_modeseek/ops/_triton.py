@@ -1,7 +1,8 @@
 """Fused distances on Triton: the ``torch_modeseek`` custom ops, their fake kernels and autograd.
 
 Imported lazily by :mod:`torch_modeseek.ops` when the Triton backend is chosen. Kernels live in
-:mod:`._triton_kernels`, their launchers in :mod:`._triton_launch`. Four ops are registered with ``torch.library`` so
+:mod:`._triton_kernels` (paired) and :mod:`._triton_pairwise_kernels` (all pairs), their launchers in
+:mod:`._triton_launch`. Four ops are registered with ``torch.library`` so
 that ``torch.compile(fullgraph=True)`` traces the loss with them as opaque graph nodes:
 
 * ``torch_modeseek::paired_distance(x1, x2, kind) -> (dist (B,), sums (B, 3), signs, ties)``

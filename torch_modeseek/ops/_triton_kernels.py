@@ -8,14 +8,24 @@ reduced in a fixed order without atomics, so results are deterministic.
 
 Kinds are numbered as in ``KINDS``: 0 ``"l1"``, 1 ``"mse"``, 2 ``"l2"``, 3 ``"cosine"``.
 
+MSE and L2 keep two sums of squares: the plain one, ``sum d^2``, and ``sum (d * BIG)^2`` with ``BIG`` a power of two
+(2^-90 for float32 accumulation, 2^-600 for float64). Where the plain sum overflowed (``> HUGE``, the largest finite
+value) the distance comes from the scaled one, multiplied back by ``UNBIG = 1 / BIG`` after the mean (and the square
+root), so that large finite inputs (1e30 in float32) give finite distances; where it did not, the result is the
+plain sum's, bit for bit. The scaled sum cannot overflow (its terms are below 2^76), and the terms it flushes to zero
+are negligible next to a total beyond ``HUGE``. The MSE and L2 gradients are formed from the differences
+(``p (x1 - x2)``, not ``p x1 - p x2``, which cancels where the values are large next to their differences), and L2's
+divide by the distance before the mean's ``1 / n``, so that no coefficient underflows for large distances.
+
 Paired L1 keeps, instead of the inputs, one sign bit per element (bit set where ``x1 > x2``: the gradient of ``x1``
 is positive there) packed into int32 words, plus one tie flag per tile of ``BLOCK`` elements that records whether the
 tile holds an element with ``x1 == x2`` (or a NaN). The backward expands the bits; only tiles with a tie re-read the
 inputs, where the reference's gradient ``sign(x1 - x2) = 0`` must be reproduced. So the L1 backward moves
 ``n / 8`` bytes of mask plus the two gradients, instead of both inputs at full width.
 
-This module imports without Triton (the kernels are then plain, unusable functions), so that the package's doctest
-collection and its Triton-free installs never fail on it.
+The all-pairs kernels live in :mod:`._triton_pairwise_kernels` and share :func:`_finish` with the paired ones. Both
+modules import without Triton (the kernels are then plain, unusable functions), so that the package's doctest
+collection and its Triton-free installs never fail on them.
 """
 
 # ruff: noqa: N803 - Triton convention: compile-time constants (tl.constexpr) are upper case
@@ -45,18 +55,26 @@ def _sqrt(x):
 
 
 @jit
-def _finish(s0, s1, s2, n, KIND: tl.constexpr):
-    """Distance from the row sums (s0, s1, s2) as in the reference; ``s1``/``s2`` are used by cosine only."""
+def _finish(s0, s1, s2, n, KIND: tl.constexpr, UNBIG: tl.constexpr, HUGE: tl.constexpr):
+    """Distance from the row sums (s0, s1, s2) as in the reference.
+
+    Cosine: dot product and the two squared norms. MSE, L2: the plain and the scaled sums of squares (``s2`` unused).
+    L1: ``s0`` only.
+    """
     if KIND == 3:
         # Norms floored at 1e-8 (as the sum of squares at 1e-16), as in torch.nn.functional.cosine_similarity.
         na = _sqrt(tl.maximum(s1, 1e-16))
         nb = _sqrt(tl.maximum(s2, 1e-16))
         d = 1.0 - s0 / (na * nb)
-    elif KIND == 2:
-        # Floor: float32's smallest normal, so an exact tie gives a finite (zero) gradient.
-        d = _sqrt(tl.maximum(s0 / n, 1.1754943508222875e-38))
-    else:
+    elif KIND == 0:
         d = s0 / n
+    else:
+        over = s0 > HUGE  # the plain sum overflowed: take the scaled one
+        if KIND == 2:
+            # Floor: float32's smallest normal, so an exact tie gives a finite (zero) gradient.
+            d = tl.where(over, _sqrt(s1 / n) * UNBIG, _sqrt(tl.maximum(s0 / n, 1.1754943508222875e-38)))
+        else:
+            d = tl.where(over, (s1 / n * UNBIG) * UNBIG, s0 / n)
     return d
 
 
@@ -77,6 +95,9 @@ def _paired_fwd(
     BLOCK: tl.constexpr,
     FINAL: tl.constexpr,
     ACC: tl.constexpr,
+    BIG: tl.constexpr,
+    UNBIG: tl.constexpr,
+    HUGE: tl.constexpr,
 ):
     """Program (b, s): tiles [s * tiles_per_split, ...) of row b -> sums in ``stats[b, s, 0:3]``.
 
@@ -114,6 +135,8 @@ def _paired_fwd(
                 tl.store(tie_ptr + tile, tl.max(tl.max(tie.to(tl.int8), axis=1), axis=0))
             else:
                 acc0 += d * d
+                e = d * BIG
+                acc1 += e * e
     s0 = tl.sum(tl.sum(acc0, axis=1), axis=0)
     s1 = tl.sum(tl.sum(acc1, axis=1), axis=0)
     s2 = tl.sum(tl.sum(acc2, axis=1), axis=0)
@@ -122,12 +145,22 @@ def _paired_fwd(
     tl.store(base + 1, s1)
     tl.store(base + 2, s2)
     if FINAL:
-        tl.store(out_ptr + b, _finish(s0, s1, s2, n, KIND))
+        tl.store(out_ptr + b, _finish(s0, s1, s2, n, KIND, UNBIG, HUGE))
 
 
 @jit
 def _paired_finalize(
-    part_ptr, stats_ptr, out_ptr, rows, splits, n, KIND: tl.constexpr, ROWS: tl.constexpr, SPLITS: tl.constexpr
+    part_ptr,
+    stats_ptr,
+    out_ptr,
+    rows,
+    splits,
+    n,
+    KIND: tl.constexpr,
+    ROWS: tl.constexpr,
+    SPLITS: tl.constexpr,
+    UNBIG: tl.constexpr,
+    HUGE: tl.constexpr,
 ):
     """Sum the (rows, splits, 3) partial sums over the splits in a fixed order; write stats (rows, 3), out (rows,)."""
     r = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
@@ -141,7 +174,7 @@ def _paired_finalize(
     tl.store(stats_ptr + r * 3, s0, mask=inside)
     tl.store(stats_ptr + r * 3 + 1, s1, mask=inside)
     tl.store(stats_ptr + r * 3 + 2, s2, mask=inside)
-    tl.store(out_ptr + r, _finish(s0, s1, s2, n, KIND), mask=inside)
+    tl.store(out_ptr + r, _finish(s0, s1, s2, n, KIND, UNBIG, HUGE), mask=inside)
 
 
 @jit
@@ -170,8 +203,10 @@ def _paired_bwd(
     """Program (b, p): gradients of tiles [p * tiles_per_prog, ...) of row b, for the upstream gradient ``g[b]``.
 
     Gradient rows are dense (row stride ``n``), in the inputs' memory order. L1: ``g1 = g / n * sign(x1 - x2)`` from
-    the sign words (inputs re-read only in tiles with a tie); the other kinds: ``g1 = p a + q c`` and
-    ``g2 = q a + r c`` with per-row coefficients from the forward's sums. For L1, MSE and L2 ``g2 = -g1``.
+    the sign words (inputs re-read only in tiles with a tie); MSE and L2: ``g1 = p (x1 - x2)`` with ``p = 2 g / n``,
+    or ``g / d`` for L2 and the product divided by ``n`` afterwards (no coefficient underflows for large distances);
+    cosine: ``g1 = p a + q c`` and ``g2 = q a + r c`` with per-row coefficients from the forward's sums. For L1, MSE
+    and L2 ``g2 = -g1``.
     """
     b = tl.program_id(0).to(tl.int64)
     p = tl.program_id(1).to(tl.int64)
@@ -192,7 +227,7 @@ def _paired_bwd(
         rb = tl.where(nb2 >= 1e-16, g * cos / (nb * nb), 0.0)
     elif KIND == 2:
         dist = tl.load(out_ptr + b)
-        pa = tl.where(s0 / n >= 1.1754943508222875e-38, g / (n * dist), 0.0)
+        pa = tl.where(s0 / n >= 1.1754943508222875e-38, g / dist, 0.0)  # / n per element: no underflow
         q = -pa
         rb = pa
     else:
@@ -220,161 +255,15 @@ def _paired_bwd(
         else:
             a = tl.load(x1_ptr + b * row1 + offs, mask=inside, other=0.0).to(ACC)
             c = tl.load(x2_ptr + b * row2 + offs, mask=inside, other=0.0).to(ACC)
-            g1 = pa * a + q * c
-            g2 = q * a + rb * c
+            if KIND == 3:
+                g1 = pa * a + q * c
+                g2 = q * a + rb * c
+            else:  # the difference first: exact gradients where the values are large next to their difference
+                g1 = pa * (a - c)
+                if KIND == 2:
+                    g1 = g1 / n
+                g2 = -g1
         if WRITE1:
             tl.store(g1_ptr + b * n + offs, g1, mask=inside)
         if WRITE2:
             tl.store(g2_ptr + b * n + offs, g2, mask=inside)
-
-
-@jit
-def _pairwise_fwd(
-    x_ptr,
-    part_ptr,
-    out_ptr,
-    raw_ptr,
-    n,
-    samples,
-    stride_s,
-    stride_b,
-    chunk,
-    KIND: tl.constexpr,
-    S: tl.constexpr,
-    BK: tl.constexpr,
-    FINAL: tl.constexpr,
-    ACC: tl.constexpr,
-):
-    """Program (b, c): sums over elements [c * chunk, ...) of every pair (i, j) of the samples of condition b.
-
-    Accumulates ``|x_i - x_j|`` (L1), ``(x_i - x_j)^2`` (MSE, L2) or ``x_i x_j`` (cosine) into an (S, S) tile, written
-    to ``part[b, c]``; with ``FINAL`` (one chunk per condition) it finishes the distances itself.
-    """
-    b = tl.program_id(0).to(tl.int64)
-    c = tl.program_id(1).to(tl.int64)
-    chunks = tl.num_programs(1).to(tl.int64)
-    i = tl.arange(0, S)
-    k = tl.arange(0, BK)
-    rows = x_ptr + i[:, None].to(tl.int64) * stride_s + b * stride_b
-    acc = tl.zeros((S, S), ACC)
-    start = c * chunk
-    stop = tl.minimum(start + chunk, n)
-    for k0 in range(start, stop, BK):
-        offs = k0 + k
-        m = (i[:, None] < samples) & (offs[None, :] < stop)
-        xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
-        if KIND == 3:
-            term = xt[:, None, :] * xt[None, :, :]
-        elif KIND == 0:
-            term = tl.abs(xt[:, None, :] - xt[None, :, :])
-        else:
-            d = xt[:, None, :] - xt[None, :, :]
-            term = d * d
-        acc += tl.sum(term, axis=2)
-    if FINAL:
-        _pairwise_store(acc, out_ptr, raw_ptr, b, n, samples, KIND, S)
-    else:
-        ij = i[:, None] * S + i[None, :]
-        tl.store(part_ptr + (b * chunks + c) * S * S + ij, acc)
-
-
-@jit
-def _pairwise_store(raw, out_ptr, raw_ptr, b, n, samples, KIND: tl.constexpr, S: tl.constexpr):
-    """Write the (S, S) sums ``raw`` of condition b and the distances they give (zero diagonal) to (B, samples^2)."""
-    i = tl.arange(0, S)
-    diag = i[:, None] == i[None, :]
-    if KIND == 3:
-        sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
-        d = _finish(raw, sq[:, None], sq[None, :], n, KIND)
-    else:
-        d = _finish(raw, raw, raw, n, KIND)
-    d = tl.where(diag, 0.0, d)
-    m = (i[:, None] < samples) & (i[None, :] < samples)
-    dst = b * samples * samples + i[:, None] * samples + i[None, :]
-    tl.store(out_ptr + dst, d, mask=m)
-    tl.store(raw_ptr + dst, raw, mask=m)
-
-
-@jit
-def _pairwise_finalize(
-    part_ptr, out_ptr, raw_ptr, n, samples, chunks, KIND: tl.constexpr, S: tl.constexpr, ACC: tl.constexpr
-):
-    """Program b: sum the chunks' (S, S) partial sums in order, then finish as :func:`_pairwise_store`."""
-    b = tl.program_id(0).to(tl.int64)
-    i = tl.arange(0, S)
-    ij = i[:, None] * S + i[None, :]
-    raw = tl.zeros((S, S), ACC)
-    for c in range(0, chunks):
-        raw += tl.load(part_ptr + (b * chunks + c) * S * S + ij)
-    _pairwise_store(raw, out_ptr, raw_ptr, b, n, samples, KIND, S)
-
-
-@jit
-def _pairwise_bwd(
-    x_ptr,
-    g_ptr,
-    gs0,
-    gs1,
-    gs2,
-    out_ptr,
-    raw_ptr,
-    gx_ptr,
-    n,
-    samples,
-    stride_s,
-    stride_b,
-    chunk,
-    KIND: tl.constexpr,
-    S: tl.constexpr,
-    BK: tl.constexpr,
-    ACC: tl.constexpr,
-):
-    """Program (b, c): gradient of elements [c * chunk, ...) of the samples of condition b.
-
-    With ``W = G + G^T`` (zero diagonal: the reference's diagonal is a constant), L1 gives
-    ``gx_i = sum_j W_ij sign(x_i - x_j) / n``; the other kinds are linear, ``gx_i = sum_j A_ij x_j``, with ``A`` from
-    ``W`` and the forward's sums. ``gx`` is dense, (S, B, n) in the input's memory order.
-    """
-    b = tl.program_id(0).to(tl.int64)
-    c = tl.program_id(1).to(tl.int64)
-    batch = tl.num_programs(0).to(tl.int64)
-    i = tl.arange(0, S)
-    k = tl.arange(0, BK)
-    valid = (i[:, None] < samples) & (i[None, :] < samples)
-    diag = i[:, None] == i[None, :]
-    gsrc = g_ptr + b * gs0
-    gij = tl.load(gsrc + i[:, None] * gs1 + i[None, :] * gs2, mask=valid, other=0.0).to(ACC)
-    gji = tl.load(gsrc + i[None, :] * gs1 + i[:, None] * gs2, mask=valid, other=0.0).to(ACC)
-    w = tl.where(diag, 0.0, gij + gji)
-    src = b * samples * samples + i[:, None] * samples + i[None, :]
-    raw = tl.load(raw_ptr + src, mask=valid, other=0.0)
-    if KIND == 0:
-        a = w / n
-    elif KIND == 3:
-        sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
-        norm = _sqrt(tl.maximum(sq, 1e-16))
-        inv = 1.0 / (norm[:, None] * norm[None, :])
-        self_term = tl.where(sq >= 1e-16, tl.sum(w * raw * inv, axis=1) / (norm * norm), 0.0)
-        a = tl.where(diag, self_term[:, None], -w * inv)
-    else:
-        if KIND == 2:
-            dist = tl.load(out_ptr + src, mask=valid, other=1.0)
-            live = (~diag) & (raw / n >= 1.1754943508222875e-38)
-            w = tl.where(live, w / (2.0 * tl.where(live, dist, 1.0)), 0.0)
-        w = w * (2.0 / n)
-        a = tl.where(diag, tl.sum(w, axis=1)[:, None], -w)
-    rows = x_ptr + i[:, None].to(tl.int64) * stride_s + b * stride_b
-    dst = gx_ptr + (i[:, None].to(tl.int64) * batch + b) * n
-    start = c * chunk
-    stop = tl.minimum(start + chunk, n)
-    for k0 in range(start, stop, BK):
-        offs = k0 + k
-        m = (i[:, None] < samples) & (offs[None, :] < stop)
-        xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
-        if KIND == 0:
-            diff = xt[:, None, :] - xt[None, :, :]
-            sgn = tl.where(diff > 0, 1.0, tl.where(diff < 0, -1.0, 0.0))
-            gx = tl.sum(a[:, :, None] * sgn, axis=1)
-        else:
-            gx = tl.sum(a[:, :, None] * xt[None, :, :], axis=1)
-        tl.store(dst + offs[None, :], gx, mask=m)

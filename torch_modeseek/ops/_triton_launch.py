@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from torch_modeseek.ops import _triton_kernels as K
+from torch_modeseek.ops import _triton_pairwise_kernels as PK
 
 try:
     from triton import knobs
@@ -68,6 +69,22 @@ def _acc(dtype: torch.dtype) -> torch.dtype:
 
 def _acc_tl(dtype: torch.dtype):  # -> a triton.language dtype
     return K.tl.float64 if dtype == torch.float64 else K.tl.float32
+
+
+def _range_args(dtype: torch.dtype) -> dict[str, float]:
+    """The kernels' constants of the overflow-free sums of squares for inputs of ``dtype`` (see ``_triton_kernels``).
+
+    ``BIG`` scales the differences so that their squares stay far below the accumulator's range (2^-90 for float32:
+    differences below 2^128 give scaled squares below 2^76); ``HUGE`` is the accumulator's largest finite value.
+    """
+    if _acc(dtype) == torch.float64:
+        return {"BIG": 2.0**-600, "UNBIG": 2.0**600, "HUGE": torch.finfo(torch.float64).max}
+    return {"BIG": 2.0**-90, "UNBIG": 2.0**90, "HUGE": torch.finfo(torch.float32).max}
+
+
+def _planes(kind: str) -> int:
+    """Partial-sum tiles per chunk of the all-pairs kernels: MSE and L2 keep a scaled sum of squares too."""
+    return 2 if kind in ("mse", "l2") else 1
 
 
 def check_launchable(*tensors: Tensor) -> None:
@@ -161,16 +178,18 @@ def paired_forward(x1: Tensor, x2: Tensor, kind: str) -> tuple[Tensor, Tensor, T
     acc_torch, acc = _acc(a.dtype), _acc_tl(a.dtype)
     part = stats if parts == 1 else empty((batch, parts, 3), acc_torch, a.device)
     sign_arg, tie_arg = (signs, ties) if kind == "l1" else (stats, stats)
+    limits = _range_args(a.dtype)
     K._paired_fwd[(batch, parts)](
         a, b, part, dist, sign_arg, tie_arg, n, a.stride(0), b.stride(0), tiles, per,
-        KIND=K.KINDS.index(kind), BLOCK=PAIRED_BLOCK, FINAL=parts == 1, ACC=acc, num_warps=_WARPS,
+        KIND=K.KINDS.index(kind), BLOCK=PAIRED_BLOCK, FINAL=parts == 1, ACC=acc, **limits, num_warps=_WARPS,
     )  # fmt: skip
     if parts > 1:
         p2 = _pow2(parts)
         per_prog = max(1, min(64, 2048 // p2))
         K._paired_finalize[(_cdiv(batch, per_prog),)](
-            part, stats, dist, batch, parts, n, KIND=K.KINDS.index(kind), ROWS=per_prog, SPLITS=p2, num_warps=4
-        )
+            part, stats, dist, batch, parts, n, KIND=K.KINDS.index(kind), ROWS=per_prog, SPLITS=p2,
+            UNBIG=limits["UNBIG"], HUGE=limits["HUGE"], num_warps=4,
+        )  # fmt: skip
     return dist, stats, signs, ties
 
 
@@ -242,14 +261,17 @@ def pairwise_forward(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     n, chunk, chunks = _pairwise_split(a)
     s, bk = _pairwise_tiles(samples)
     acc_torch, acc = _acc(a.dtype), _acc_tl(a.dtype)
-    kind_id = K.KINDS.index(kind)
-    part = raw if chunks == 1 else empty((batch, chunks, s, s), acc_torch, a.device)
-    K._pairwise_fwd[(batch, chunks)](
+    kind_id, planes, limits = K.KINDS.index(kind), _planes(kind), _range_args(a.dtype)
+    part = raw if chunks == 1 else empty((batch, chunks, planes, s, s), acc_torch, a.device)
+    PK._pairwise_fwd[(batch, chunks)](
         a, part, dist, raw, n, samples, a.stride(0), a.stride(1), chunk,
-        KIND=kind_id, S=s, BK=bk, FINAL=chunks == 1, ACC=acc, num_warps=_WARPS,
+        KIND=kind_id, S=s, BK=bk, FINAL=chunks == 1, ACC=acc, PLANES=planes, **limits, num_warps=_WARPS,
     )  # fmt: skip
     if chunks > 1:
-        K._pairwise_finalize[(batch,)](part, dist, raw, n, samples, chunks, KIND=kind_id, S=s, ACC=acc, num_warps=4)
+        PK._pairwise_finalize[(batch,)](
+            part, dist, raw, n, samples, chunks, KIND=kind_id, S=s, ACC=acc, PLANES=planes,
+            UNBIG=limits["UNBIG"], HUGE=limits["HUGE"], num_warps=4,
+        )  # fmt: skip
     return dist, raw
 
 
@@ -261,7 +283,7 @@ def pairwise_backward(grad: Tensor, x: Tensor, dist: Tensor, raw: Tensor, kind: 
     n, chunk, chunks = _pairwise_split(a)
     s, bk = _pairwise_tiles(samples)
     acc = _acc_tl(a.dtype)
-    K._pairwise_bwd[(batch, chunks)](
+    PK._pairwise_bwd[(batch, chunks)](
         a, grad, grad.stride(0), grad.stride(1), grad.stride(2), dist, raw, gx, n, samples,
         a.stride(0), a.stride(1), chunk, KIND=K.KINDS.index(kind), S=s, BK=bk, ACC=acc, num_warps=_WARPS,
     )  # fmt: skip
