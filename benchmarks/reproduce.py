@@ -9,7 +9,8 @@ report states for each metric whether the term helped.
     python benchmarks/reproduce.py                                 # all tasks, seeds 0 1 2, default run lengths
     python benchmarks/reproduce.py --tasks dcgan_cifar10 --seeds 0 1 2 --max-steps 1000 --jobs 2
 
-Finished runs (a ``metrics.json`` whose step reached the budget) are reused, so an interrupted reproduction resumes.
+Finished runs (a ``metrics.json`` whose step reached the budget) are reused, and an interrupted run continues from its
+last checkpoint (``--resume``), so an interrupted reproduction resumes.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def run_dir(out: Path, task: str, weight: float, seed: int) -> Path:
 def command(task: str, weight: float, seed: int, out: Path, max_steps: int | None) -> list[str]:
     """The trainer's command line for one run."""
     cmd = [sys.executable, str(ROOT / "examples" / f"{task}.py"), "--ms-weight", f"{weight:g}", "--seed", str(seed)]
-    cmd += ["--out", str(run_dir(out, task, weight, seed))]
+    cmd += ["--out", str(run_dir(out, task, weight, seed)), "--resume"]  # an interrupted run continues
     if max_steps is not None:
         cmd += ["--max-steps", str(max_steps)]
     return cmd

@@ -40,6 +40,7 @@ from examples.common import cli
 from examples.common.data.builtin_shapes import ShapesDataset
 from examples.common.data.cifar10 import CIFAR10
 from examples.common.data.seeding import derive_seed
+from examples.common.data_ceiling import groups_by_label, resolve_ceiling
 from examples.common.errors import run_main
 from examples.common.evaluation import report
 from examples.common.gan_losses import bce
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = cli.parse(parser, PRESETS, DATASETS, argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    resolve_ceiling(  # real images of each class: the ratio ceiling of the overshoot log (and of --ms-tau data)
+        parser, args, lambda: groups_by_label(len(eval_set), lambda i: int(eval_set[i][1]), lambda i: eval_set[i][0])
+    )
     runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(args.nz, args.ngf), args.init))
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = Parts(
         models={"G": net_g, "D": net_d},
         optimizers={"G": torch.optim.Adam(net_g.parameters(), **opt), "D": torch.optim.Adam(net_d.parameters(), **opt)},
-        hook=ModeSeekingHook(net_g, latent="z", weight=args.ms_weight, loss=cli.mode_seeking_criterion(args)),
+        hook=ModeSeekingHook(net_g, latent="z", weight=cli.ms_weight(args), loss=cli.mode_seeking_criterion(args)),
         scaler=runtime.grad_scaler(),
     )
     opt_g, opt_d, scaler, hook = parts.optimizers["G"], parts.optimizers["D"], parts.scaler, parts.hook

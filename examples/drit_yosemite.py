@@ -55,6 +55,7 @@ from examples.common import cli
 from examples.common.data.builtin_seasons import Seasons
 from examples.common.data.seeding import derive_seed
 from examples.common.data.unpaired import UnpairedFolders
+from examples.common.data_ceiling import resolve_ceiling
 from examples.common.errors import run_main
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.gan_losses import bce
@@ -133,6 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
         parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    modes = Seasons.num_modes  # built-in: the known appearances of one scene are its condition's samples
+    resolve_ceiling(
+        parser,
+        args,
+        lambda: (
+            [
+                torch.stack([eval_set.image(d, s * modes + m) for m in range(modes)])
+                for s in range(min(16, eval_set.scenes))
+                for d in "AB"
+            ]
+            if isinstance(eval_set, Seasons)
+            else None
+        ),  # real unpaired data: one image per content
+    )
     runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     device, vae, nz = runtime.device, bool(args.concat), args.nz
     torch.manual_seed(args.seed)
@@ -157,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
     ms_loss = cli.mode_seeking_criterion(args)
     decoders = unwrap(gen).decoders
-    hooks = {d: ModeSeekingHook(decoders[d], latent="z", weight=args.ms_weight, loss=ms_loss) for d in "AB"}
+    hooks = {d: ModeSeekingHook(decoders[d], latent="z", weight=cli.ms_weight(args), loss=ms_loss) for d in "AB"}
     counter = StepCounter()
     parts = Parts(
         models={"Ec": enc_c, "Ea": enc_a, "G": gen, "Dc": dis_c, "iteration": counter}
@@ -205,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             ca, cb = enc_c(a, b, *code_noise[:2])
             (mu_a, lv_a), (mu_b, lv_b) = enc_a(a, b)
             za, zb = attribute(mu_a, lv_a, eps[0]), attribute(mu_b, lv_b, eps[1])
-            fake_a, self_a = gen(torch.cat([cb, ca]), torch.cat([za, za]), "A").chunk(2)  # B->A, A->A
-            fake_b, self_b = gen(torch.cat([ca, cb]), torch.cat([zb, zb]), "B").chunk(2)
+            with hooks["A"].ignored(), hooks["B"].ignored():  # translations with encoded attributes: not the pairs
+                fake_a, self_a = gen(torch.cat([cb, ca]), torch.cat([za, za]), "A").chunk(2)  # B->A, A->A
+                fake_b, self_b = gen(torch.cat([ca, cb]), torch.cat([zb, zb]), "B").chunk(2)
             (cb2,), z_random = paired_inputs((cb,), nz, generator=rng)  # [content; content], [z1; z2]
             rand_a = gen(cb2, z_random, "A")  # two random-attribute translations of the same content
             ms_a = hooks["A"].loss()  # ms_weight x MSGAN's term, B -> A
@@ -230,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             adv_content = bce(unwrap(dis_c)(ca), 0.5) + bce(unwrap(dis_c)(cb), 0.5)
             cb_rec, ca_rec = enc_c(fake_a, fake_b, *code_noise[2:])  # fake_a holds b's content, fake_b a's
             (mu_fa, lv_fa), (mu_fb, lv_fb) = enc_a(fake_a, fake_b)
-            rec_a = gen(ca_rec, attribute(mu_fa, lv_fa, eps[2]), "A")  # cross-cycle: back to the originals
-            rec_b = gen(cb_rec, attribute(mu_fb, lv_fb, eps[3]), "B")
+            with hooks["A"].ignored(), hooks["B"].ignored():
+                rec_a = gen(ca_rec, attribute(mu_fa, lv_fa, eps[2]), "A")  # cross-cycle: back to the originals
+                rec_b = gen(cb_rec, attribute(mu_fb, lv_fb, eps[3]), "B")
             cycle = F.l1_loss(rec_a.float(), a) + F.l1_loss(rec_b.float(), b)
             self_rec = F.l1_loss(self_a.float(), a) + F.l1_loss(self_b.float(), b)
             if vae:  # the official sum over the code's dimensions (mean over the batch)

@@ -43,6 +43,7 @@ from examples.common.data.aligned import AlignedPairs
 from examples.common.data.builtin_facades import BlockFacades
 from examples.common.data.sampler import steps_per_epoch
 from examples.common.data.seeding import derive_seed
+from examples.common.data_ceiling import resolve_ceiling
 from examples.common.errors import run_main
 from examples.common.evaluation import report
 from examples.common.gan_losses import lsgan
@@ -181,6 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
         parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    modes = BlockFacades.num_modes  # built-in: the known appearances of one layout are its condition's samples
+    resolve_ceiling(
+        parser,
+        args,
+        lambda: (
+            [torch.stack([eval_set[i * modes + m][1] for m in range(modes)]) for i in range(min(16, eval_set.layouts))]
+            if isinstance(eval_set, BlockFacades)
+            else None
+        ),  # real pairs: one target per input
+    )
     runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(int(levels), args.nz, args.ngf), args.init))
@@ -193,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = Parts(
         models={"G": net_g, "D": net_d},
         optimizers={"G": opt_g, "D": opt_d},
-        hook=ModeSeekingHook(net_g, latent="z", weight=args.ms_weight, loss=cli.mode_seeking_criterion(args)),
+        hook=ModeSeekingHook(net_g, latent="z", weight=cli.ms_weight(args), loss=cli.mode_seeking_criterion(args)),
         scaler=runtime.grad_scaler(),
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in (("G", opt_g), ("D", opt_d))},
     )

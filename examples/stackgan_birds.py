@@ -75,6 +75,7 @@ from examples.common.data.builtin_birds import BirdCaptions
 from examples.common.data.captioned import CaptionedImages
 from examples.common.data.cub import CUBBirds
 from examples.common.data.seeding import derive_seed
+from examples.common.data_ceiling import groups_by_label, resolve_ceiling
 from examples.common.ema import ema_copy, ema_update
 from examples.common.errors import run_main
 from examples.common.evaluation import (
@@ -266,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.ngf % 2 ** (args.stages - 1):
         parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    resolve_ceiling(  # real images of each caption class: the ratio ceiling of the overshoot log
+        parser,
+        args,
+        lambda: groups_by_label(
+            len(eval_set), lambda i: int(eval_set.class_ids[i]), lambda i: eval_set.image(i, None), per_group=8
+        ),
+    )
     runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
     device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
     sizes = [args.base_size * 2**k for k in range(args.stages)]
@@ -284,8 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         optimizers={"G": torch.optim.Adam(net_g.parameters(), **adam)}
         | {f"D{k}": torch.optim.Adam(d.parameters(), **adam) for k, d in enumerate(nets_d)},
         hook=ModeSeekingHook(
-            net_g, latent="z", output=(0, -1), weight=args.ms_weight, loss=cli.mode_seeking_criterion(args)
-        ),  # the final stage of (stages, mu, logvar)
+            net_g,
+            latent="z",
+            output=(0, -1),  # the final stage of (stages, mu, logvar)
+            weight=cli.ms_weight(args),
+            loss=cli.mode_seeking_criterion(args),
+            check_pairs="never",  # the augmentation noise `eps` differs between the samples by design
+        ),
         scaler=runtime.grad_scaler(),
     )
     scaler, hook, opt_g = parts.scaler, parts.hook, parts.optimizers["G"]

@@ -228,13 +228,22 @@ def test_odd_batch_cannot_be_paired():
         hook.loss()
 
 
-def test_latent_not_found():
+def test_latent_not_found_is_refused_when_the_hook_is_built_listing_the_parameters():
     generator = make()
-    hook = ModeSeekingHook(generator, latent="noise")
-    with pytest.raises(ValueError, match=r"latent='noise' is not among the forward's arguments"):
-        generator(cond_batch(), z=randn(4, 8))
-    hook.remove()
-    hook = ModeSeekingHook(generator, latent=5)
+    with pytest.raises(ValueError, match=r"latent='noise' is not a parameter of Generator.forward, whose parameters "
+                       r"are: cond, z, scale; pass latent="):  # fmt: skip
+        ModeSeekingHook(generator, latent="noise")
+    with pytest.raises(ValueError, match=r"latent=5 is out of range: Generator.forward takes 3 positional parameters"):
+        ModeSeekingHook(generator, latent=5)
+
+
+def test_latent_position_past_the_given_arguments_is_an_error_at_the_forward():
+    class Star(nn.Module):
+        def forward(self, *inputs):
+            return torch.cat(inputs, 1)
+
+    generator = Star()
+    ModeSeekingHook(generator, latent=5)
     with pytest.raises(ValueError, match=r"latent=5 but the forward got 2 positional arguments"):
         generator(cond_batch(), randn(4, 8))
 
@@ -243,14 +252,14 @@ def test_tuple_output_without_selector_is_refused_with_advice():
     generator = make("tuple")
     ModeSeekingHook(generator)
     with pytest.raises(ValueError, match=r"the module's output is a tuple, .* output=\(0, -1\) takes the last stage"):
-        generator(cond_batch(), z=randn(4, 8))
+        generator(*paired_inputs(cond_batch(2), 8))
 
 
 def test_bad_selector_path():
     generator = make("dict")
     ModeSeekingHook(generator, output="logits")
     with pytest.raises(ValueError, match=r"output selector \('logits',\): cannot take \['logits'\] of dict"):
-        generator(cond_batch(), z=randn(4, 8))
+        generator(*paired_inputs(cond_batch(2), 8))
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,17 @@ def test_training_hook_snippet_runs():
     assert all(p.grad is not None for p in namespace["generator"].parameters())
 
 
+def test_porting_snippet_runs_with_the_data_ceiling():
+    (block,) = python_blocks_after("Adding the term to your GAN")
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    hook, tau = namespace["hook"], namespace["tau"]
+    assert hook.criterion.options.form == "clamped"
+    assert hook.criterion.options.tau == tau > 0
+    assert hook.step == 1
+    assert all(p.grad is not None for p in namespace["generator"].parameters())
+
+
 def test_badges_point_at_what_exists():
     text = README.read_text(encoding="utf-8")
     root = README.parent

@@ -8,6 +8,7 @@
 """
 
 from torch_modeseek._version import __version__
+from torch_modeseek.ceiling import diversity_ceiling, expected_latent_distance, overshoot
 from torch_modeseek.distances import sample_distance, upper_pair_distance
 from torch_modeseek.functional import mode_seeking_loss, mode_seeking_loss_all_pairs
 from torch_modeseek.hooks import ModeSeekingHook
@@ -20,10 +21,13 @@ __all__ = [
     "ModeSeekingLoss",
     "__version__",
     "constant",
+    "diversity_ceiling",
+    "expected_latent_distance",
     "linear_decay",
     "linear_warmup",
     "mode_seeking_loss",
     "mode_seeking_loss_all_pairs",
+    "overshoot",
     "paired_inputs",
     "repeated_inputs",
     "sample_distance",

@@ -21,14 +21,24 @@ cross-rank communication is needed or done.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from torch_modeseek._checks import check_sample_elements
+from torch_modeseek._hook_checks import (
+    PAIR_CHECKS,
+    check_latent_in_signature,
+    check_latent_tensor,
+    check_pairs,
+    describe,
+    named_arguments,
+)
 from torch_modeseek.functional import all_pairs_terms, paired_terms
 from torch_modeseek.loss import ModeSeekingLoss
 from torch_modeseek.pairing import PAIRINGS, split_samples
@@ -47,6 +57,11 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 def _select(output: Any, path: Sequence[int | str]) -> Any:
+    if isinstance(output, Tensor):
+        raise ValueError(
+            f"output={tuple(path)!r} indexes into a tuple, list or dict output, but the generator returned a tensor of "
+            f"shape {tuple(output.shape)}; leave output=None to compare that tensor (an index would pick samples)"
+        )
     for key in path:
         try:
             output = output[key]
@@ -86,6 +101,11 @@ class ModeSeekingHook:
             ``"interleaved"`` (even rows are first samples, odd rows second samples).
         samples: samples per condition S; 2 (default) uses the paired loss, S > 2 the all-pairs loss over the
             S(S-1)/2 pairs (:func:`~torch_modeseek.pairing.repeated_inputs` builds that batch).
+        check_pairs: ``"first"`` (default): on the first captured forward, the forward's other tensor arguments with
+            the latent's batch size (the conditions) must be equal in the samples that are paired, else
+            ``ValueError`` (a batch that was not doubled would pair different conditions); ``"always"``: on every
+            captured forward (a device synchronisation each); ``"never"``: for conditions that legitimately differ
+            between the samples.
 
     Attributes:
         step: the number of :meth:`loss` calls so far; the schedule's argument; saved by :meth:`state_dict`.
@@ -134,6 +154,7 @@ class ModeSeekingHook:
         loss: ModeSeekingLoss | None = None,
         pairing: str = "halves",
         samples: int = 2,
+        check_pairs: str = "first",
     ) -> None:
         if not isinstance(module, nn.Module):
             raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
@@ -149,6 +170,10 @@ class ModeSeekingHook:
             raise ValueError(f"pairing must be one of {', '.join(map(repr, PAIRINGS))}; got {pairing!r}")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
             raise ValueError(f"samples must be an int >= 2; got {samples!r}")
+        if check_pairs not in PAIR_CHECKS:
+            raise ValueError(f"check_pairs must be one of {', '.join(map(repr, PAIR_CHECKS))}; got {check_pairs!r}")
+        signature = inspect.signature(_unwrap(module).forward)
+        check_latent_in_signature(latent, signature, type(_unwrap(module)).__name__)
         self.module = module
         self.latent = latent
         self.output = output
@@ -159,10 +184,13 @@ class ModeSeekingHook:
         self.step = 0
         self.last_ratio: Tensor | None = None
         self.last_ratios: Tensor | None = None
-        self._signature = inspect.signature(_unwrap(module).forward)
+        self.check_pairs = check_pairs
+        self._signature = signature
         self._captured: tuple[Tensor, Tensor | list[Tensor]] | None = None
         self._feature: Any = None
         self._removed = False
+        self._ignoring = 0
+        self._pairs_checked = False
         self._handles = [
             module.register_forward_pre_hook(self._on_forward_start),
             module.register_forward_hook(self._on_forward, with_kwargs=True),
@@ -184,27 +212,40 @@ class ModeSeekingHook:
             bound = None
         if bound is None or self.latent not in bound.arguments:
             raise ValueError(
-                f"latent={self.latent!r} is not among the forward's arguments "
-                f"(positional: {len(args)}, keywords: {sorted(kwargs)}); name the latent's keyword or its position"
+                f"latent={self.latent!r} is not among the forward's arguments (positional: {len(args)}, keywords: "
+                f"{sorted(kwargs)}; parameters: {describe(self._signature)}); name the latent's keyword or position"
             )
         return bound.arguments[self.latent]
 
     def _on_forward_start(self, module: nn.Module, args: Any) -> None:
         # A forward that would be captured drops the previous capture first: if it raises, nothing stale is left.
-        if torch.is_grad_enabled():
-            self._captured = None
-            self._feature = None
+        if not torch.is_grad_enabled() or self._ignoring:
+            return
+        if self._captured is not None:
+            warnings.warn(
+                "ModeSeekingHook: a forward with gradients enabled replaced the capture of an earlier forward that "
+                "loss() had not used, so loss() will compare the latest one. Call hook.loss() right after the "
+                "training forward, run sampling or evaluation under torch.no_grad(), and wrap other forwards of the "
+                "generator (a second branch, a reconstruction) in `with hook.ignored():`",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._captured = None
+        self._feature = None
 
     def _on_feature(self, module: nn.Module, args: Any, out: Any) -> None:
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() and not self._ignoring:
             self._feature = out
 
     def _on_forward(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() or self._ignoring:
             return
         z = self._find_latent(args, kwargs)
-        if not isinstance(z, Tensor):
-            raise TypeError(f"the latent argument {self.latent!r} is a {type(z).__name__}, not a tensor")
+        check_latent_tensor(z, self.latent, self._signature)
+        if self.check_pairs == "always" or (self.check_pairs == "first" and not self._pairs_checked):
+            arguments = named_arguments(self._signature, args, kwargs)
+            check_pairs(arguments, z, str(self.latent), self.samples, self.pairing)
+            self._pairs_checked = True
         if isinstance(self.output, nn.Module):
             selected, what = self._feature, f"the output of submodule {type(self.output).__name__}"
             if selected is None:
@@ -268,6 +309,33 @@ class ModeSeekingHook:
         self.last_ratios = terms.pair_ratios.detach()
         return weight * terms.loss
 
+    @contextlib.contextmanager
+    def ignored(self) -> Iterator[None]:
+        """Forwards of the generator inside the block are not captured (and replace no capture).
+
+        For the generator's other calls with gradients in a training step: a second branch (BicycleGAN's cVAE beside
+        the cLR pair), a cycle reconstruction, samples for a log.
+
+        Example:
+            >>> import torch
+            >>> from torch_modeseek import ModeSeekingHook, paired_inputs
+            >>> class Generator(torch.nn.Module):
+            ...     def forward(self, cond, z):
+            ...         return torch.cat([cond, z], dim=1) * 2
+            >>> generator = Generator()
+            >>> hook = ModeSeekingHook(generator)
+            >>> cond2, z = paired_inputs(torch.eye(3), 8)
+            >>> fake = generator(cond2, z=z.requires_grad_())  # the pair: captured
+            >>> with hook.ignored():
+            ...     other = generator(torch.eye(3), z=torch.randn(3, 8))  # another branch: not captured
+            >>> hook.loss().backward()
+        """
+        self._ignoring += 1
+        try:
+            yield
+        finally:
+            self._ignoring -= 1
+
     # -- state and lifetime ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, int]:
         """The hook's state: the step of the weight schedule."""
@@ -309,7 +377,8 @@ class ModeSeekingHook:
     def __repr__(self) -> str:
         return (
             f"ModeSeekingHook(module={type(self.module).__name__}, latent={self.latent!r}, output={self.output!r}, "
-            f"weight={self.schedule!r}, loss={self.criterion!r}, pairing={self.pairing!r}, samples={self.samples})"
+            f"weight={self.schedule!r}, loss={self.criterion!r}, pairing={self.pairing!r}, samples={self.samples}, "
+            f"check_pairs={self.check_pairs!r})"
         )
 
 

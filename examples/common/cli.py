@@ -20,8 +20,9 @@ from examples.common.data.errors import DatasetError
 from examples.common.data.file_check import check_files
 from examples.common.runtime import DEFAULT_DDP_TIMEOUT
 from examples.common.training import INIT_SCHEMES
-from torch_modeseek import ModeSeekingLoss
+from torch_modeseek import ModeSeekingLoss, linear_warmup
 from torch_modeseek._checks import DISTANCES, FORMS, REDUCTIONS
+from torch_modeseek.schedules import LinearWarmup
 
 __all__ = [
     "add_init_option",
@@ -30,6 +31,7 @@ __all__ = [
     "base_parser",
     "load_datasets",
     "mode_seeking_criterion",
+    "ms_weight",
     "number",
     "parse",
     "write_json",
@@ -83,6 +85,15 @@ def number(
         return value
 
     return parse_number
+
+
+def _number_or(parse_number: Callable[[str], float], *words: str) -> Callable[[str], float | str]:
+    """An argparse ``type``: one of ``words`` as given, else ``parse_number(text)``."""
+
+    def parse(text: str) -> float | str:
+        return text if text in words else parse_number(text)
+
+    return parse
 
 
 def _preset_help(presets: Mapping[str, Mapping[str, Any]], key: str) -> str:
@@ -183,6 +194,14 @@ def base_parser(
         help="weight of the mode-seeking term (MSGAN: 1); 0 trains the baseline (the ratio is still logged)",
     )
     ms.add_argument(
+        "--ms-warmup",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="grow the weight linearly from 0 to --ms-weight over the first N steps (default: 0, the full weight "
+        "from step 1, as MSGAN)",
+    )
+    ms.add_argument(
         "--ms-distance", choices=DISTANCES, default="l1", help="image distance of the term (default: l1, as MSGAN)"
     )
     ms.add_argument(
@@ -200,9 +219,19 @@ def base_parser(
     )
     ms.add_argument(
         "--ms-tau",
-        type=number(above=0),
+        type=_number_or(number(above=0), "data"),
         metavar="TAU",
-        help="ceiling of the ratio for --ms-form clamped (required there)",
+        help="ceiling of the ratio for --ms-form clamped (required there); 'data': the ceiling estimated from the "
+        "real samples of each condition (torch_modeseek.diversity_ceiling)",
+    )
+    ms.add_argument(
+        "--ms-ceiling",
+        type=_number_or(number(above=0), "data", "none"),
+        default="data",
+        metavar="R",
+        help="the data's ratio ceiling, for the training log's overshoot (share of pairs whose ratio is past it): a "
+        "number, 'none', or 'data' (default: estimated from the real samples of each condition where the data has "
+        "several; not logged otherwise)",
     )
     ms.add_argument(
         "--collapse-threshold",
@@ -285,7 +314,9 @@ def parse(
     if args.data_root and not Path(args.data_root).expanduser().is_dir():
         parser.error(f"--data-root {args.data_root!r} does not exist or is not a directory")
     try:
-        mode_seeking_criterion(args)
+        checked = argparse.Namespace(**vars(args))
+        checked.ms_tau = 1.0 if args.ms_tau == "data" else args.ms_tau  # estimated once the data is loaded
+        mode_seeking_criterion(checked)
     except (TypeError, ValueError) as error:
         parser.error(f"--ms-form/--ms-tau: {error}")
     return args
@@ -298,6 +329,11 @@ def mode_seeking_criterion(args: argparse.Namespace) -> ModeSeekingLoss:
         ValueError: ``--ms-form clamped`` without ``--ms-tau``, or ``--ms-tau`` with another form.
     """
     return ModeSeekingLoss(distance=args.ms_distance, form=args.ms_form, reduction=args.ms_reduction, tau=args.ms_tau)
+
+
+def ms_weight(args: argparse.Namespace) -> float | LinearWarmup:
+    """The hook's weight: ``--ms-weight``, grown linearly over the first ``--ms-warmup`` steps when that is > 0."""
+    return linear_warmup(args.ms_weight, args.ms_warmup) if args.ms_warmup else args.ms_weight
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -11,7 +11,8 @@ results to plot). :func:`fit` does the rest:
   resumed run repeats an uninterrupted one bit for bit on the CPU;
 - every ``--log-every`` steps, the losses and the mode-seeking ratios on the progress bar and in ``train_log.jsonl``:
   the batch ratio, the share of pairs whose own ratio is below ``--collapse-threshold`` (conditions whose samples
-  coincide) and the smallest per-pair ratio (:func:`pair_ratio_summary`);
+  coincide), the smallest per-pair ratio and, where the data gives a ceiling, the share of pairs past it
+  (:func:`pair_ratio_summary`);
 - checkpoints every ``--save-every`` steps, at the end, and on SIGINT/SIGTERM (then it exits with 128 + signal);
 - evaluation, grid and ``metrics.json`` every ``--eval-every`` steps and at the end (on a signal: ``metrics.json``
   with the latest evaluation, no new one); in DDP only rank 0 evaluates and writes files. A checkpoint is saved
@@ -58,7 +59,7 @@ from examples.common.divergence import DivergedError, non_finite
 from examples.common.evaluation import plot_ndb
 from examples.common.run_folder import check_resume_config, prepare_run_folder
 from examples.common.runtime import Runtime, unwrap
-from torch_modeseek import ModeSeekingHook
+from torch_modeseek import ModeSeekingHook, overshoot
 
 __all__ = ["Parts", "fit", "pair_ratio_summary", "total_steps"]
 
@@ -118,29 +119,42 @@ class Parts:
             h.load_state_dict(state["extra_hooks"][k])
 
 
-def pair_ratio_summary(hooks: list[ModeSeekingHook], threshold: float) -> dict[str, float]:
+def pair_ratio_summary(
+    hooks: list[ModeSeekingHook], threshold: float, ceiling: float | None = None
+) -> dict[str, float]:
     """The mode-seeking ratios of the hooks' last terms, for the progress bar and the training log.
 
     ``ms_ratio`` is the ratio of the first hook (the batch ratio that the official term uses); ``collapsed`` is the
     share of pairs, over all hooks, whose per-pair ratio (:attr:`~torch_modeseek.ModeSeekingHook.last_ratios`) is
     below ``threshold``: conditions whose two samples (nearly) coincide, which the batch ratio hides while the other
-    conditions are diverse; ``min_ratio`` is the smallest per-pair ratio. Empty before the first term.
+    conditions are diverse; ``min_ratio`` is the smallest per-pair ratio. With the data's ``ceiling``
+    (:func:`torch_modeseek.diversity_ceiling`), ``overshoot`` is the share of pairs whose ratio is past it: samples
+    spread further apart than the real data's, the opposite failure. Empty before the first term.
 
     Example:
         >>> from types import SimpleNamespace
         >>> hook = SimpleNamespace(last_ratio=torch.tensor(0.3), last_ratios=torch.tensor([0.0, 0.4, 0.5, 0.3]))
-        >>> pair_ratio_summary([hook], 0.02)
-        {'ms_ratio': 0.30000001192092896, 'collapsed': 0.25, 'min_ratio': 0.0}
+        >>> pair_ratio_summary([hook], 0.02, ceiling=0.45)
+        {'ms_ratio': 0.30000001192092896, 'collapsed': 0.25, 'min_ratio': 0.0, 'overshoot': 0.25}
     """
     ratios = [h.last_ratios.flatten() for h in hooks if h.last_ratios is not None]
     if not ratios or hooks[0].last_ratio is None:
         return {}
     pairs = torch.cat(ratios).float()
-    return {
+    summary = {
         "ms_ratio": float(hooks[0].last_ratio),
         "collapsed": float((pairs < threshold).float().mean()),
         "min_ratio": float(pairs.min()),
     }
+    if ceiling is not None:
+        summary["overshoot"] = overshoot(pairs, ceiling)
+    return summary
+
+
+def _ceiling(args: argparse.Namespace) -> float | None:
+    """The resolved ``--ms-ceiling`` (a number), or ``None`` when the trainer has none."""
+    value = getattr(args, "ms_ceiling", None)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def _short(value: float) -> str:
@@ -389,7 +403,7 @@ def _train(
             bar.update(1)
             if current % args.log_every == 0 or current == total:
                 entry = {"step": current, **{k: float(v) for k, v in losses.items()}}
-                entry |= pair_ratio_summary(parts.hooks(), args.collapse_threshold)
+                entry |= pair_ratio_summary(parts.hooks(), args.collapse_threshold, _ceiling(args))
                 bar.set_postfix({k: _short(v) for k, v in entry.items() if k != "step"})
                 run.log(entry)
             if runtime.any_rank(signals.received is not None):

@@ -27,7 +27,7 @@ __all__ = ["RESUMABLE", "check_resume_config", "prepare_run_folder"]
 RESUMABLE = frozenset({
     "out", "resume", "max_steps", "epochs", "save_every", "log_every", "eval_every", "eval_inputs", "eval_samples",
     "ndb_bins", "lpips_linear", "lpips_backbone", "fid_weights", "collapse_threshold", "data_root", "num_workers",
-    "device", "ddp_timeout", "skip_data_check",
+    "device", "ddp_timeout", "skip_data_check", "ms_ceiling",
 })  # fmt: skip
 
 
