@@ -52,10 +52,12 @@ def check_distance(name: str, value: Any) -> None:
 
 
 def _check_positive_number(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, torch.SymInt, torch.SymFloat)):
         raise TypeError(f"{name} must be a positive finite number; got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
+    # comparisons, not math.isfinite: they also work on the symbolic floats of torch.compile(dynamic=True) (NaN fails)
+    if not 0 < value < math.inf:
+        shown = "a value outside (0, inf) while compiling" if torch.compiler.is_compiling() else repr(value)
+        raise ValueError(f"{name} must be a positive finite number; got {shown}")
 
 
 class LossOptions(NamedTuple):

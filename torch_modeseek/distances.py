@@ -102,8 +102,7 @@ def upper_pair_distance(
             d = _stack_callable_pairs(name, distance, x, pairs)
         else:
             full = ops.pairwise_distance(x, distance, backend=backend)
-            rows = [i for i, _ in pairs]
-            cols = [j for _, j in pairs]
+            rows, cols = torch.triu_indices(samples, samples, 1, device=full.device)  # made on the device: no copy
             d = full[:, rows, cols]
         total = d if total is None else total + d
     if total is None:
