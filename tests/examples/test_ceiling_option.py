@@ -36,7 +36,9 @@ def test_ms_tau_data_on_data_with_one_target_per_input_is_a_usage_error(tmp_path
     args = ["--dataset", "facades", "--data-root", str(aligned_root), "--ms-form", "clamped", "--ms-tau", "data"]
     proc = run_trainer("pix2pix", tmp_path / "run", *args, "--max-steps", "1")
     assert proc.returncode == 2
-    assert "--ms-tau data: facades has one target per input, so the data gives no ceiling" in proc.stderr
+    assert "--ms-tau data: facades has one target per input (or identical ones), so the data gives no ceiling" in (
+        proc.stderr
+    )
 
 
 def test_without_a_ceiling_there_is_no_overshoot_entry(tmp_path, aligned_root):

@@ -72,8 +72,8 @@ def _mean_square(diff: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _l2_live(mse: Tensor) -> Tensor:
-    """Where the mean square is at or above the floor, so that the L2 gradient passes."""
-    return mse >= _SQRT_FLOOR
+    """Where the mean square is not below the floor, so that the L2 gradient passes (NaN included: NaN in, NaN out)."""
+    return ~(mse < _SQRT_FLOOR)
 
 
 class _SquaredDistance(torch.autograd.Function):

@@ -63,8 +63,8 @@ def _finish(s0, s1, s2, n, KIND: tl.constexpr, UNBIG: tl.constexpr, HUGE: tl.con
     """
     if KIND == 3:
         # Norms floored at 1e-8 (as the sum of squares at 1e-16), as in torch.nn.functional.cosine_similarity.
-        na = _sqrt(tl.maximum(s1, 1e-16))
-        nb = _sqrt(tl.maximum(s2, 1e-16))
+        na = _sqrt(tl.maximum(s1, 1e-16, propagate_nan=tl.PropagateNan.ALL))
+        nb = _sqrt(tl.maximum(s2, 1e-16, propagate_nan=tl.PropagateNan.ALL))
         d = 1.0 - s0 / (na * nb)
     elif KIND == 0:
         d = s0 / n
@@ -72,7 +72,9 @@ def _finish(s0, s1, s2, n, KIND: tl.constexpr, UNBIG: tl.constexpr, HUGE: tl.con
         over = s0 > HUGE  # the plain sum overflowed: take the scaled one
         if KIND == 2:
             # Floor: float32's smallest normal, so an exact tie gives a finite (zero) gradient.
-            d = tl.where(over, _sqrt(s1 / n) * UNBIG, _sqrt(tl.maximum(s0 / n, 1.1754943508222875e-38)))
+            # propagate_nan: the default tl.maximum returns the floor for a NaN sum, a finite distance from NaN input
+            floored = tl.maximum(s0 / n, 1.1754943508222875e-38, propagate_nan=tl.PropagateNan.ALL)
+            d = tl.where(over, _sqrt(s1 / n) * UNBIG, _sqrt(floored))
         else:
             d = tl.where(over, (s1 / n * UNBIG) * UNBIG, s0 / n)
     return d
