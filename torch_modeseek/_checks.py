@@ -118,6 +118,29 @@ def _check_tensor(name: str, t: Any, min_dim: int) -> None:
         raise ValueError(f"{name} must have {what}; got a {t.dim()}-d tensor of shape {_shape(t)}")
 
 
+def check_op_pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
+    """Check the two inputs of a paired distance op and bring them to one dtype.
+
+    Both must be floating tensors of the same shape on the same device (a kernel reads both with the shape of the
+    first). Mixed dtypes are promoted as torch promotes them (float32 with float64 gives float64), so every backend
+    computes and returns in the same dtype.
+
+    Raises:
+        TypeError: a non-tensor or non-floating input.
+        ValueError: different shapes or devices.
+    """
+    _check_tensor("x1", x1, 1)
+    _check_tensor("x2", x2, 1)
+    if x1.shape != x2.shape:
+        raise ValueError(f"x1 and x2 must have the same shape; got x1 {_shape(x1)} and x2 {_shape(x2)}")
+    if x1.device != x2.device:
+        raise ValueError(f"x1 and x2 must be on the same device; got {x1.device} and {x2.device}")
+    if x1.dtype != x2.dtype:
+        dtype = torch.promote_types(x1.dtype, x2.dtype)
+        return x1.to(dtype), x2.to(dtype)
+    return x1, x2
+
+
 def check_sample_elements(name: str, t: Tensor, lead: int, what: str = "feature") -> None:
     """Refuse a tensor whose samples hold no element: a zero-size dimension after its ``lead`` leading dimensions.
 

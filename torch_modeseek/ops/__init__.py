@@ -28,7 +28,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice, check_sample_elements
+from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice, check_op_pair, check_sample_elements
 from torch_modeseek.ops import _reference
 
 ENV_VAR = "TORCH_MODESEEK_BACKEND"
@@ -148,7 +148,8 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
 
     Args:
         x1: (B, ...) floating tensor.
-        x2: tensor of the same shape as ``x1``, on the same device.
+        x2: floating tensor of the same shape as ``x1``, on the same device; a different dtype is promoted with
+            ``x1``'s (float32 with float64 computes in float64) on every backend.
         kind: ``"l1"`` (default), ``"l2"``, ``"mse"`` or ``"cosine"``.
         backend: ``"auto"`` (default), ``"torch"`` or ``"triton"``; see :mod:`torch_modeseek.ops`.
 
@@ -156,7 +157,9 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         (B,) distances in float32, or float64 for float64 inputs.
 
     Raises:
-        ValueError: unknown ``kind`` or ``backend``; an empty feature dimension (samples with no element).
+        TypeError: an input that is not a floating tensor.
+        ValueError: unknown ``kind`` or ``backend``; shapes or devices that differ; an empty feature dimension
+            (samples with no element).
         RuntimeError: ``backend="triton"`` and the kernels cannot run.
 
     Example:
@@ -167,6 +170,7 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         >>> paired_distance(x1, torch.ones(2, 3)).sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
+    x1, x2 = check_op_pair(x1, x2)
     check_sample_elements("x1", x1, 1)
     check_sample_elements("x2", x2, 1)
     if _choose(backend, (x1, x2)) == "triton":
