@@ -7,7 +7,7 @@ GPU mode (default; one CUDA GPU, Triton installed): for every case, in one run o
 * ``compile``: ``torch.compile`` of that formula;
 * ``fused``: ``mode_seeking_loss(..., backend="triton")`` (the fused op plus the loss's scalar ops);
 * ``fused_op``: the fused distance op alone;
-* ``floor``: three device-to-device copies of one input (the traffic of a sign-mask L1 step, 6N elements).
+* ``floor``: three device-to-device copies of one input (6N elements: a fused L1 step moves 4N and N/2 bytes).
 
 Times are medians of CUDA-event timings (``triton.testing.do_bench``); ``wall_ms`` is host wall time per step over
 back-to-back steps (what launch and host overhead cost); ``peak_extra_mib`` is the peak memory a step allocates beyond
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import platform
 import re
 import statistics
@@ -59,12 +60,14 @@ class Case:
     dtype: torch.dtype
     reduction: str = "batch"
     all_pairs: bool = False
+    ties: bool = False
     variants: dict[str, Step] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         what = "allpairs" if self.all_pairs else f"loss-{self.reduction}"
-        return f"{what}-{self.kind}-{'x'.join(map(str, self.shape))}-{str(self.dtype).removeprefix('torch.')}"
+        name = f"{what}-{self.kind}-{'x'.join(map(str, self.shape))}-{str(self.dtype).removeprefix('torch.')}"
+        return name + ("-tanh-ties" if self.ties else "")
 
 
 def _per_sample(d: torch.Tensor) -> torch.Tensor:
@@ -108,11 +111,22 @@ def _floor_step(x: torch.Tensor) -> Step:
     return step
 
 
-def paired_case(kind: str, shape: tuple[int, ...], dtype: torch.dtype, reduction: str, device: str) -> Case:
-    case = Case(kind, shape, dtype, reduction)
+def sample_output(shape: tuple[int, ...], dtype: torch.dtype, g: torch.Generator, *, ties: bool) -> torch.Tensor:
+    """Standard normal outputs, or generator-like ``tanh(8 z)`` (saturating to exactly +-1 in half precision)."""
+    x = torch.randn(shape, device=g.device, generator=g)
+    return (x.mul_(8.0).tanh_() if ties else x).to(dtype)
+
+
+def paired_case(
+    kind: str, shape: tuple[int, ...], dtype: torch.dtype, reduction: str, device: str, *, ties: bool = False
+) -> Case:
+    """One paired loss case. ``ties``: generator-like outputs, tanh(8 z) in ``dtype``, where saturation to exactly
+    +-1 makes about a fifth of the elements tie in bfloat16 (the L1 backward's worst case for a tie-sensitive design).
+    """
+    case = Case(kind, shape, dtype, reduction, ties=ties)
     g = torch.Generator(device=device).manual_seed(0)
     z1, z2 = (torch.randn(shape[0], 8, device=device, generator=g) for _ in range(2))
-    x1, x2 = (torch.randn(shape, device=device, generator=g).to(dtype).requires_grad_() for _ in range(2))
+    x1, x2 = (sample_output(shape, dtype, g, ties=ties).requires_grad_() for _ in range(2))
     formula = official(kind, reduction)
     case.variants["eager"] = _grad_step(formula, (z1, z2, x1, x2), (x1, x2))
     if device == "cpu":
@@ -152,6 +166,7 @@ def gpu_cases(quick: bool) -> list[Case]:
     for shape in [(256, 3, 256, 256), (1024, 3, 128, 128)]:
         for dtype in (f32, bf16):
             cases += [paired_case("l1", shape, dtype, reduction, "cuda") for reduction in ("batch", "sample")]
+    cases.append(paired_case("l1", (256, 3, 256, 256), bf16, "batch", "cuda", ties=True))
     for kind in ("l2", "mse", "cosine"):
         cases += [paired_case(kind, (256, 3, 256, 256), dtype, "batch", "cuda") for dtype in (f32, bf16)]
     cases += [pairwise_case(s, (3, 256, 256), "cuda") for s in (8, 16, 32)]
@@ -186,10 +201,15 @@ def _time_gpu_step(step: Step, quick: bool) -> tuple[float, float, float, float]
     return ms, best, wall, extra / 2**20
 
 
-def time_cpu(steps: dict[str, Step], quick: bool) -> dict[str, tuple[float, float, float, float]]:
+CPU_REPEATS = 61
+
+
+def time_cpu(
+    steps: dict[str, Step], quick: bool, repeats: int = CPU_REPEATS
+) -> dict[str, tuple[float, float, float, float]]:
     """Per variant: (median and best wall ms, the median again, no memory figure); the variants are interleaved step
     by step so that a drifting clock or a noisy neighbour affects them alike."""
-    repeats = 3 if quick else 61
+    repeats = 3 if quick else repeats
     times: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():
         step()  # warm up
@@ -287,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--shapes", type=str, default=None, help="CPU shapes, e.g. 64x3x128x128,16x3x64x64")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--repeats", type=int, default=CPU_REPEATS, help="CPU: interleaved steps per variant")
     args = parser.parse_args(argv)
     date = datetime.date.today().isoformat()
     meta = {"torch": torch.__version__, "date": date}
@@ -296,8 +317,10 @@ def main(argv: Sequence[str] | None = None) -> Path:
         default = "8x3x32x32" if args.quick else "64x3x128x128,16x3x64x64,8x3x256x256"
         shapes = [_shape(s) for s in (args.shapes or default).split(",")]
         name = cpu_model()
-        meta |= {"device": f"{name} ({torch.get_num_threads()} threads)", "triton": ""}
-        rows = run(cpu_cases(shapes), time_cpu, args.quick, meta)
+        threads = torch.get_num_threads()
+        meta |= {"device": f"{name} ({threads} thread{'s' if threads != 1 else ''})", "triton": ""}
+        timer = functools.partial(time_cpu, repeats=args.repeats)
+        rows = run(cpu_cases(shapes), timer, args.quick, meta)
         stem = f"cpu-{date}"
     else:
         if not torch.cuda.is_available():

@@ -28,7 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = ("dcgan_cifar10", "pix2pix_facades", "drit_yosemite", "stackgan_birds")
+sys.path.insert(0, str(ROOT))
+
+from examples.common.trainers import TASKS  # noqa: E402 - the one list of trainers, from the checkout
+
 WEIGHTS = (0.0, 1.0)
 # (key in metrics.json "evaluation", label, True when higher is better)
 METRICS = (
@@ -89,6 +92,8 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def compare(m0: float, s0: float, m1: float, s1: float, higher: bool) -> str:
     """Verdict on the term: a difference within one standard deviation of each side is reported as such."""
+    if m0 == m1 == 0:
+        return "0 in both runs: no sample came within the mode radius; see the modes hit"
     if m0 == m1:
         return "no change"
     better = (m1 > m0) == higher
@@ -97,27 +102,44 @@ def compare(m0: float, s0: float, m1: float, s1: float, higher: bool) -> str:
     return "helped" if better else "did not help"
 
 
+def _label_font(width: int):
+    """A scalable font for the captions: about 1/40 of the picture's width, at least 20 px (Pillow >= 10.1)."""
+    from PIL import ImageFont
+
+    size = max(20, width // 40)
+    try:
+        return ImageFont.load_default(size=size), size
+    except TypeError:  # an older Pillow has only the fixed bitmap font
+        return ImageFont.load_default(), 11
+
+
+def captioned(grids: list, labels: list[str], gap: int = 16):
+    """The grids pasted next to each other under a caption strip whose labels read at the page's width."""
+    from PIL import Image, ImageDraw
+
+    width = sum(im.width for im in grids) + gap * (len(grids) - 1)
+    font, size = _label_font(width)
+    strip = int(size * 1.8)
+    canvas = Image.new("RGB", (width, max(im.height for im in grids) + strip), "white")
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for im, label in zip(grids, labels, strict=True):
+        draw.text((x + 4, (strip - size) // 2), label, fill="black", font=font)
+        canvas.paste(im, (x, strip))
+        x += im.width + gap
+    return canvas
+
+
 def side_by_side(images: list[Path], target: Path, labels: list[str]) -> bool:
     """Paste the grids next to each other with a caption strip; False when Pillow or an image is missing."""
     try:
-        from PIL import Image, ImageDraw
+        from PIL import Image
     except ImportError:
         return False
     if not all(p.is_file() for p in images):
         return False
-    opened = [Image.open(p).convert("RGB") for p in images]
-    gap, strip = 16, 24
-    width = sum(im.width for im in opened) + gap * (len(opened) - 1)
-    height = max(im.height for im in opened) + strip
-    canvas = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(canvas)
-    x = 0
-    for im, label in zip(opened, labels, strict=True):
-        draw.text((x + 4, 4), label, fill="black")
-        canvas.paste(im, (x, strip))
-        x += im.width + gap
     target.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(target)
+    captioned([Image.open(p).convert("RGB") for p in images], labels).save(target)
     return True
 
 

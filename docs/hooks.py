@@ -1,24 +1,28 @@
-"""MkDocs hook: render the committed benchmark results (``benchmarks/results/*.csv`` and their ``.png`` plots).
+"""The benchmark page's results, written into its source from the committed CSVs, and checked at build time.
 
-The marker ``<!-- benchmark-results -->`` in ``benchmarks.md`` is replaced at build time by one section per CSV file:
-the machine, torch and Triton versions and date read from the file, a table of its rows (the values exactly as written
-in the file; columns that are empty in every row are left out) and the plot of the same name when one is committed.
-The marker ``<!-- benchmark-status -->`` becomes a warning while no GPU result (a CSV not named ``cpu-*``) is
-committed. The plots are added to the site under ``assets/benchmarks/``. Nothing is measured here.
+``python docs/hooks.py`` rewrites the part of ``docs/benchmarks.md`` between the markers ``<!-- benchmark-results -->``
+and ``<!-- /benchmark-results -->``: a warning while no GPU result (a CSV not named ``cpu-*``) is committed, then one
+section per ``benchmarks/results/*.csv`` (the machine, torch and Triton versions and date read from the file, a table
+of its rows with the values exactly as written there, columns empty in every row left out) and its plot, copied to
+``docs/assets/benchmarks/``. The page so reads the same on GitHub as on the site. As an MkDocs hook, this module fails
+the build when that part is not what the committed CSVs give (a CSV added or changed without rerunning the script).
+Nothing is measured here.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 from typing import Any
 
-from mkdocs.structure.files import File, Files
+from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-MARKER = "<!-- benchmark-results -->"
-STATUS = "<!-- benchmark-status -->"
+DOCS = ROOT / "docs"
+PAGE = DOCS / "benchmarks.md"
+START, END = "<!-- benchmark-results -->", "<!-- /benchmark-results -->"
 NO_GPU = """!!! warning "No GPU figure has been measured yet"
     The only committed results are CPU timings of the reference path. The fused Triton kernels, `torch.compile` and
     the GPU memory figures have not been timed on a GPU: no GPU was available to the sessions so far. The predictions
@@ -75,23 +79,53 @@ def render_results() -> str:
     return "\n".join(parts)
 
 
-def on_files(files: Files, config: Any) -> Files:
-    """Add the committed plots to the site."""
-    for png in sorted(RESULTS.glob("*.png")):
-        files.append(File.generated(config, f"{ASSETS}/{png.name}", abs_src_path=str(png)))
-    return files
-
-
 def render_status() -> str:
     """The no-GPU warning while every committed result is a CPU one, else nothing."""
     gpu = [p for p in _csv_files() if not p.name.startswith("cpu-")]
     return "" if gpu else NO_GPU
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Replace the markers in the benchmarks page by the status and the rendered results."""
-    if MARKER in markdown:
-        markdown = markdown.replace(MARKER, render_results())
-    if STATUS in markdown:
-        markdown = markdown.replace(STATUS, render_status())
-    return markdown
+def generated() -> str:
+    """The part of the page between the markers, as the committed CSVs give it."""
+    status = render_status()
+    return "\n".join(part for part in (START, status, render_results(), END) if part)
+
+
+def _current_part(text: str) -> str:
+    if START not in text or END not in text:
+        raise ValueError(f"{PAGE.name} lacks the markers {START} ... {END}")
+    return text[text.index(START) : text.index(END) + len(END)]
+
+
+def write() -> None:
+    """Rewrite the results part of the page and copy the plots next to it."""
+    assets = DOCS / ASSETS
+    assets.mkdir(parents=True, exist_ok=True)
+    for png in sorted(RESULTS.glob("*.png")):
+        shutil.copyfile(png, assets / png.name)
+    text = PAGE.read_text(encoding="utf-8")
+    PAGE.write_text(text.replace(_current_part(text), generated()), encoding="utf-8")
+
+
+def stale() -> list[str]:
+    """What differs between the page (and its copied plots) and the committed results; empty when current."""
+    found = []
+    if _current_part(PAGE.read_text(encoding="utf-8")) != generated():
+        found.append(f"the results part of docs/{PAGE.name} is not what benchmarks/results/*.csv give")
+    for png in sorted(RESULTS.glob("*.png")):
+        copy = DOCS / ASSETS / png.name
+        if not copy.is_file() or copy.read_bytes() != png.read_bytes():
+            found.append(f"docs/{ASSETS}/{png.name} is missing or differs from benchmarks/results/{png.name}")
+    return found
+
+
+def on_pre_build(config: Any) -> None:
+    """Fail the build on a results part that the committed CSVs no longer give."""
+    problems = stale()
+    if problems:
+        raise PluginError("; ".join(problems) + ": run `python docs/hooks.py`")
+
+
+if __name__ == "__main__":
+    write()
+    print(f"wrote the results part of {PAGE.relative_to(ROOT)} and copied the plots to docs/{ASSETS}")

@@ -7,23 +7,25 @@
 
 Networks and hyper-parameters of the paper's code on real data: G maps z (100) ++ one-hot class (10) through
 transposed convolutions 512@4 -> 256@8 -> 128@16 -> 3@32 (BatchNorm, ReLU, tanh); D sees the image ++ the one-hot
-class as 10 constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; Adam 2e-4,
-betas (0.5, 0.999), weight decay 1e-4; batch 32; 200 epochs. PyTorch's default initialisation (--init default): the
-official code calls an N(0, 0.02) initialiser on each Sequential container, which matches none of their layers, so
-its networks train from the default init. Each step runs G once on the doubled batch [c; c] with [z1; z2]
-(torch_modeseek.paired_inputs). As in the official code, D is called on each half separately (its BatchNorm
-statistics cover one half at a time) and the losses are sums over the halves: D minimises
+class as 10 constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; Adam 2e-4, betas
+(0.5, 0.999), weight decay 1e-4; batch 32; 200 epochs. The official initialisation (--init conv_normal): N(0, 0.02)
+on the weights of every convolution, biases and BatchNorm left at PyTorch's defaults. Each step runs G once on the
+doubled batch [c; c] with [z1; z2] (torch_modeseek.paired_inputs). As in the official code, D is called on each half
+separately (its BatchNorm statistics cover one half at a time) and the losses are sums over the halves: D minimises
 2 BCE(real) + BCE(fake1) + BCE(fake2), then G minimises BCE(fake1) + BCE(fake2) + the mode-seeking term, which
 ModeSeekingHook takes from the doubled forward. The built-in preset uses narrower networks and N(0, 0.02) init on
-the built-in 10-class shapes data (8 known modes per class).
-Evaluation, per class: NDB/JSD against the real images of the class, pixel-L1 diversity, known-mode coverage on
-built-in data, FID when its weights are given; the paper's protocol of 5 samples per test image with its label.
+the built-in 10-class shapes data (8 known modes per class). Evaluation, per class: NDB/JSD against the real images
+of the class, pixel-L1 diversity, known-mode coverage on built-in data, FID when its weights are given; the paper's
+protocol of 5 samples per test image with its label.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -56,7 +58,7 @@ PRESETS = {
     "builtin": {"epochs": 24, "batch_size": 32, "lr": 2e-4, "ngf": 16, "ndf": 32, "save_every": 500,
                 "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8, "init": "normal"},
     "real": {"epochs": 200, "batch_size": 32, "lr": 2e-4, "ngf": 64, "ndf": 128, "save_every": 5000,
-             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100, "init": "default"},
+             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100, "init": "conv_normal"},
 }  # fmt: skip
 NUM_CLASSES = 10
 
@@ -114,7 +116,7 @@ def build_parser() -> tuple[object, dict]:
     net.add_argument(
         "--weight-decay", type=cli.number(at_least=0), default=1e-4, help="Adam weight decay (default: 1e-4)"
     )
-    cli.add_init_option(net, "normal on builtin; default on cifar10, what the official code ends up with")
+    cli.add_init_option(net, "normal on builtin; conv_normal on cifar10, the official N(0, 0.02) on every conv")
     return parser
 
 
@@ -125,25 +127,27 @@ def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]
     return CIFAR10(args.data_root, "train"), CIFAR10(args.data_root, "test")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    resolve_ceiling(  # real images of each class: the ratio ceiling of the overshoot log (and of --ms-tau data)
-        parser, args, lambda: groups_by_label(len(eval_set), lambda i: int(eval_set[i][1]), lambda i: eval_set[i][0])
-    )
-    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
+def build_training(args: argparse.Namespace, runtime: Runtime) -> Parts:
+    """Phase 1: the networks, initialised from ``--seed``, their optimizers and the mode-seeking hook."""
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(args.nz, args.ngf), args.init))
     net_d = runtime.wrap(init_weights(Discriminator(args.ndf), args.init))
     opt = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": args.weight_decay}
     parts = Parts(
         models={"G": net_g, "D": net_d},
-        optimizers={"G": torch.optim.Adam(net_g.parameters(), **opt), "D": torch.optim.Adam(net_d.parameters(), **opt)},
+        optimizers={
+            "G": torch.optim.Adam(net_g.parameters(), **opt),
+            "D": torch.optim.Adam(net_d.parameters(), **opt),
+        },
         hook=ModeSeekingHook(net_g, latent="z", weight=cli.ms_weight(args), loss=cli.mode_seeking_criterion(args)),
         scaler=runtime.grad_scaler(),
     )
+    return parts
+
+
+def make_step(args: argparse.Namespace, runtime: Runtime, parts: Parts) -> Callable[[Any, torch.Generator], dict]:
+    """Phase 2: one training step: D, then G with the mode-seeking term."""
+    net_g, net_d = parts.models["G"], parts.models["D"]
     opt_g, opt_d, scaler, hook = parts.optimizers["G"], parts.optimizers["D"], parts.scaler, parts.hook
 
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
@@ -168,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         scaler.update()
         return {"D": loss_d.detach(), "G": loss_adv.detach(), "ms": ms.detach()}
 
+    return step
+
+
+def make_evaluation(
+    args: argparse.Namespace, runtime: Runtime, parts: Parts, eval_set: Any
+) -> tuple[Callable[[Path], None], Callable[[], tuple[dict, dict]]]:
+    """Phase 3: the sample grid and the evaluation."""
+    net_g = parts.models["G"]
     eval_count = min(args.eval_inputs, len(eval_set))
     eval_labels = torch.tensor([eval_set[i][1] for i in range(eval_count)])
     plain_g = unwrap(net_g)
@@ -192,7 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
         return report(args, real, fake, ndb, same_class, modes)
 
-    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="dcgan_cifar10")
+    return samples, evaluate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    resolve_ceiling(  # real images of each class: the ratio ceiling of the overshoot log (and of --ms-tau data)
+        parser, args, lambda: groups_by_label(len(eval_set), lambda i: int(eval_set[i][1]), lambda i: eval_set[i][0])
+    )
+    with Runtime.start(args.device, args.amp, timeout=args.ddp_timeout) as runtime:
+        parts = build_training(args, runtime)
+        step = make_step(args, runtime, parts)
+        samples, evaluate = make_evaluation(args, runtime, parts, eval_set)
+        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="dcgan_cifar10")
 
 
 if __name__ == "__main__":

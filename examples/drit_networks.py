@@ -23,25 +23,7 @@ __all__ = [
     "ContentEncoders",
     "Generators",
     "MultiScaleDiscriminator",
-    "init_conv_normal",
 ]
-
-
-def init_conv_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
-    """DRIT's ``gaussian_weights_init``, in place: conv and transposed-conv weights N(0, std); everything else default.
-
-    Returns:
-        ``module``, for chaining.
-
-    Example:
-        >>> net = init_conv_normal(nn.Sequential(nn.Conv2d(3, 64, 3), nn.Linear(4, 4)))
-        >>> round(float(net[0].weight.detach().std()), 2), float(net[1].weight.detach().abs().max()) <= 0.5
-        (0.02, True)
-    """
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, std)
-    return module
 
 
 def leaky_conv(cin: int, cout: int, kernel: int, stride: int, pad: int) -> nn.Sequential:

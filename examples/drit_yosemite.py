@@ -25,7 +25,7 @@ losses taken at the same point: adversarial on both random translations, latent 
 encoder is not updated by it) and the mode-seeking term in BOTH directions. BCE losses summed over the scales; Adam
 1e-4 (content D 1e-4 / 2.5), betas (0.5, 0.999), weight decay 1e-4; the content discriminator alone on 2 of every 3
 iterations; on real data 1200 epochs, the LR decaying linearly over the last 600; batch 2; shorter side resized to
-256, random 216 crop, flips (test images: centred crop).
+256 (DRIT itself: a 256x256 square, bicubic; a known difference), random 216 crop, flips (test images: centred crop).
 
 The mode-seeking term: each generator runs once on [content; content] of the encoded half with the random attribute
 codes [z1; z2] (torch_modeseek.paired_inputs; the same pair in both directions, as the official code) and a
@@ -37,8 +37,11 @@ against the other domain's test images, known-mode coverage on built-in data, FI
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,6 +56,7 @@ from torch import nn
 
 from examples.common import cli
 from examples.common.data.builtin_seasons import Seasons
+from examples.common.data.sampler import steps_per_epoch
 from examples.common.data.seeding import derive_seed
 from examples.common.data.unpaired import UnpairedFolders
 from examples.common.data_ceiling import resolve_ceiling
@@ -60,17 +64,16 @@ from examples.common.errors import run_main
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, fit
+from examples.common.loop import Parts, fit, total_steps
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import evaluating
-from examples.common.training import LinearDecayAfter, StepCounter
+from examples.common.training import LinearDecayAfter, StepCounter, init_conv_normal
 from examples.drit_networks import (
     AttributeEncoders,
     ContentDiscriminator,
     ContentEncoders,
     Generators,
     MultiScaleDiscriminator,
-    init_conv_normal,
 )
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
@@ -125,31 +128,20 @@ def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]
     return UnpairedFolders(args.data_root, "train", **sizes), UnpairedFolders(args.data_root, "test", **sizes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    if args.batch_size < 2 or args.batch_size % 2:
-        parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
-    if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
-        parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
-    train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    modes = Seasons.num_modes  # built-in: the known appearances of one scene are its condition's samples
-    resolve_ceiling(
-        parser,
-        args,
-        lambda: (
-            [
-                torch.stack([eval_set.image(d, s * modes + m) for m in range(modes)])
-                for s in range(min(16, eval_set.scenes))
-                for d in "AB"
-            ]
-            if isinstance(eval_set, Seasons)
-            else None
-        ),  # real unpaired data: one image per content
-    )
-    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
-    device, vae, nz = runtime.device, bool(args.concat), args.nz
+class Networks(NamedTuple):
+    """The trainer's networks, each wrapped for the runtime (DDP when distributed)."""
+
+    enc_c: nn.Module
+    enc_a: nn.Module
+    gen: nn.Module
+    dis: dict[str, nn.Module]
+    dis_c: nn.Module
+
+
+def build_networks(args: argparse.Namespace, runtime: Runtime) -> Networks:
+    """Phase 1: the encoders, generators and discriminators, initialised from ``--seed``."""
+    vae = bool(args.concat)
+    nz = args.nz
     torch.manual_seed(args.seed)
     enc_c = runtime.wrap(init_conv_normal(ContentEncoders(args.ngf)))
     enc_a = runtime.wrap(init_conv_normal(AttributeEncoders(args.ngf, nz, vae)))
@@ -159,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("A", "A2", "B", "B2")
     }
     dis_c = runtime.wrap(init_conv_normal(ContentDiscriminator(args.ngf * 4, args.crop_size // 4)))
+    return Networks(enc_c, enc_a, gen, dis, dis_c)
+
+
+def build_training(
+    args: argparse.Namespace, runtime: Runtime, nets: Networks, train_size: int
+) -> tuple[Parts, dict[str, ModeSeekingHook], StepCounter]:
+    """Phase 2: optimizers, the LR decay over the run's steps, the mode-seeking hooks (one per direction)."""
+    enc_c, enc_a, gen, dis, dis_c = nets
     adam = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": 1e-4}
     optimizers = {
         "Ec": torch.optim.Adam(enc_c.parameters(), **adam),
@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         **{f"D{k}": torch.optim.Adam(d.parameters(), **adam) for k, d in dis.items()},
         "Dc": torch.optim.Adam(dis_c.parameters(), **{**adam, "lr": args.lr / 2.5}),
     }
-    per_epoch = len(train_set) // (args.batch_size * runtime.world_size)
-    total = args.max_steps or args.epochs * per_epoch
+    per_epoch = steps_per_epoch(train_size, args.batch_size, runtime.world_size)
+    total = total_steps(args, per_epoch)  # the loop's own count: the LR decay ends with the run
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
     ms_loss = cli.mode_seeking_criterion(args)
     decoders = unwrap(gen).decoders
@@ -183,6 +183,20 @@ def main(argv: list[str] | None = None) -> int:
         scaler=runtime.grad_scaler(),
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in optimizers.items()},
     )
+    return parts, hooks, counter
+
+
+def make_step(
+    args: argparse.Namespace,
+    runtime: Runtime,
+    nets: Networks,
+    parts: Parts,
+    hooks: dict[str, ModeSeekingHook],
+    counter: StepCounter,
+) -> Callable[[Any, torch.Generator], dict[str, torch.Tensor]]:
+    """Phase 3: one training step (DRIT's schedule: the content discriminator alone on 2 of 3 iterations)."""
+    enc_c, enc_a, gen, dis, dis_c = nets
+    device, vae, nz, optimizers = runtime.device, bool(args.concat), args.nz, parts.optimizers
     scaler, logged = parts.scaler, {}
     second_step = [p for m in (enc_c, gen) for p in m.parameters()]  # what the random-attribute losses update
 
@@ -197,6 +211,40 @@ def main(argv: list[str] | None = None) -> int:
     def attribute(mu: torch.Tensor, logvar: torch.Tensor | None, eps: torch.Tensor) -> torch.Tensor:
         return mu if logvar is None else mu + torch.exp(0.5 * logvar) * eps
 
+    def content_step(a: torch.Tensor, b: torch.Tensor, code_noise: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The iterations that train the content discriminator alone."""
+        with torch.no_grad(), runtime.autocast():
+            ca, cb = enc_c(a, b, *code_noise[:2])
+        with runtime.autocast():
+            loss_dc = bce(dis_c(ca), 0.0) + bce(dis_c(cb), 1.0)
+        update("Dc", loss_dc, clip=5.0)
+        scaler.update()
+        logged["Dc"] = loss_dc.detach()
+        return dict(logged)
+
+    def generator_updates(loss_eg: torch.Tensor, loss_random: torch.Tensor) -> None:
+        """DRIT's two updates of encoders and generators.
+
+        All of them by ``loss_eg``, then the content encoders and generators alone by the random-attribute losses
+        (their gradients taken first, averaged over the ranks).
+        """
+        grads_random = runtime.average(
+            torch.autograd.grad(scaler.scale(loss_random), second_step, retain_graph=True, allow_unused=True)
+        )
+        for name in ("Ec", "Ea", "G"):
+            optimizers[name].zero_grad(set_to_none=True)
+        scale = scaler.get_scale() if scaler.is_enabled() else 1.0
+        scaler.scale(loss_eg).backward()
+        for name in ("Ec", "Ea", "G"):
+            scaler.step(optimizers[name])
+        scaler.update()
+        present = [g for g in grads_random if g is not None]
+        if not present or bool(torch.stack([torch.isfinite(g).all() for g in present]).all()):  # AMP overflow: skip
+            for param, grad in zip(second_step, grads_random, strict=True):
+                param.grad = None if grad is None else grad / scale
+            optimizers["Ec"].step()
+            optimizers["G"].step()
+
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
         a_all, b_all = batch
         n, side = a_all.shape[0] // 2, args.crop_size // 4
@@ -207,14 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
         code_noise = [noise(n, args.ngf * 4, side, side) for _ in range(4)]  # DRIT's Gaussian noise on content
         if counter() % 3 != 2:  # 2 of 3 iterations: the content discriminator alone
-            with torch.no_grad(), runtime.autocast():
-                ca, cb = enc_c(a, b, *code_noise[:2])
-            with runtime.autocast():
-                loss_dc = bce(dis_c(ca), 0.0) + bce(dis_c(cb), 1.0)
-            update("Dc", loss_dc, clip=5.0)
-            scaler.update()
-            logged["Dc"] = loss_dc.detach()
-            return dict(logged)
+            return content_step(a, b, code_noise)
         eps = [noise(n, nz) for _ in range(4)]
         with runtime.autocast():
             ca, cb = enc_c(a, b, *code_noise[:2])
@@ -252,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             cycle = F.l1_loss(rec_a.float(), a) + F.l1_loss(rec_b.float(), b)
             self_rec = F.l1_loss(self_a.float(), a) + F.l1_loss(self_b.float(), b)
             if vae:  # the official sum over the code's dimensions (mean over the batch)
-                kl_attr = sum(-0.5 * (1 + lv.float() - mu.float() ** 2 - lv.float().exp()).sum(1).mean() for mu, lv in
-                              ((mu_a, lv_a), (mu_b, lv_b)))  # fmt: skip
+                kl_attr = sum(
+                    -0.5 * (1 + lv.float() - mu.float() ** 2 - lv.float().exp()).sum(1).mean()
+                    for mu, lv in ((mu_a, lv_a), (mu_b, lv_b))
+                )
             else:
                 kl_attr = za.float().pow(2).mean() + zb.float().pow(2).mean()
             kl_content = ca.float().pow(2).mean() + cb.float().pow(2).mean()
@@ -266,26 +309,20 @@ def main(argv: list[str] | None = None) -> int:
             latent = F.l1_loss(za_rec.float(), z_random[:n]) + F.l1_loss(zb_rec.float(), z_random[:n])
             loss_random = adv_random + 10 * latent
         loss_random = loss_random + (ms_a + ms_b if args.ms_weight else 0.0)  # baseline: the terms are only logged
-        grads_random = runtime.average(
-            torch.autograd.grad(scaler.scale(loss_random), second_step, retain_graph=True, allow_unused=True)
-        )
-        for name in ("Ec", "Ea", "G"):
-            optimizers[name].zero_grad(set_to_none=True)
-        scale = scaler.get_scale() if scaler.is_enabled() else 1.0
-        scaler.scale(loss_eg).backward()
-        for name in ("Ec", "Ea", "G"):
-            scaler.step(optimizers[name])
-        scaler.update()
-        present = [g for g in grads_random if g is not None]
-        if not present or bool(torch.stack([torch.isfinite(g).all() for g in present]).all()):  # AMP overflow: skip
-            for param, grad in zip(second_step, grads_random, strict=True):
-                param.grad = None if grad is None else grad / scale
-            optimizers["Ec"].step()
-            optimizers["G"].step()
+        generator_updates(loss_eg, loss_random)
         logged.update(D=sum(loss_d.values()).detach(), Dc=loss_dc.detach(), G=(adv + adv_random).detach(),
                       rec=(cycle + self_rec).detach(), ms=(ms_a + ms_b).detach())  # fmt: skip
         return dict(logged)
 
+    return step
+
+
+def make_evaluation(
+    args: argparse.Namespace, runtime: Runtime, nets: Networks, eval_set: Any
+) -> tuple[Callable[[Path], None], Callable[[], tuple[dict, dict]]]:
+    """Phase 4: the sample grid and the evaluation (both directions), on the unwrapped networks."""
+    device, nz = runtime.device, args.nz
+    enc_c, gen = nets.enc_c, nets.gen
     builtin = isinstance(eval_set, Seasons)
     count = min(args.eval_inputs, eval_set.scenes if builtin else len(eval_set))
     picks = list(range(count)) if builtin else torch.linspace(0, len(eval_set) - 1, count).long().tolist()
@@ -338,8 +375,38 @@ def main(argv: list[str] | None = None) -> int:
             attach_coverage(summary, cover, eval_set.coverage_radius, eval_set.coverage_pool)
         return summary, ndb_results
 
-    # fit closes the runtime's process group
-    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="drit_yosemite")
+    return samples, evaluate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    if args.batch_size < 2 or args.batch_size % 2:
+        parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
+    if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
+        parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    modes = Seasons.num_modes  # built-in: the known appearances of one scene are its condition's samples
+    resolve_ceiling(
+        parser,
+        args,
+        lambda: (
+            [
+                torch.stack([eval_set.image(d, s * modes + m) for m in range(modes)])
+                for s in range(min(16, eval_set.scenes))
+                for d in "AB"
+            ]
+            if isinstance(eval_set, Seasons)
+            else None
+        ),  # real unpaired data: one image per content
+    )
+    with Runtime.start(args.device, args.amp, timeout=args.ddp_timeout) as runtime:
+        nets = build_networks(args, runtime)
+        parts, hooks, counter = build_training(args, runtime, nets, len(train_set))
+        step = make_step(args, runtime, nets, parts, hooks, counter)
+        samples, evaluate = make_evaluation(args, runtime, nets, eval_set)
+        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="drit_yosemite")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,12 @@ data, FID with --fid-weights.
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -172,33 +175,15 @@ def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]
     return AlignedPairs(args.data_root, "train", **sizes), AlignedPairs(args.data_root, "val", **sizes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    levels = math.log2(args.crop_size)
-    if not levels.is_integer() or levels < 5:
-        parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
-    if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
-        parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
-    train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    modes = BlockFacades.num_modes  # built-in: the known appearances of one layout are its condition's samples
-    resolve_ceiling(
-        parser,
-        args,
-        lambda: (
-            [torch.stack([eval_set[i * modes + m][1] for m in range(modes)]) for i in range(min(16, eval_set.layouts))]
-            if isinstance(eval_set, BlockFacades)
-            else None
-        ),  # real pairs: one target per input
-    )
-    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
+def build_training(args: argparse.Namespace, runtime: Runtime, train_size: int) -> Parts:
+    """Phase 1: the networks, initialised from ``--seed``, their optimizers and the mode-seeking hook."""
+    levels = math.log2(args.crop_size)  # U-Net levels (main checked it is a whole number)
     torch.manual_seed(args.seed)
     net_g = runtime.wrap(init_weights(Generator(int(levels), args.nz, args.ngf), args.init))
     net_d = runtime.wrap(init_weights(TwoScaleDiscriminator(args.ndf, args.d_layers), args.init))
     opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    per_epoch = steps_per_epoch(len(train_set), args.batch_size, runtime.world_size)
+    per_epoch = steps_per_epoch(train_size, args.batch_size, runtime.world_size)
     total = total_steps(args, per_epoch)
     decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
     parts = Parts(
@@ -208,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         scaler=runtime.grad_scaler(),
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in (("G", opt_g), ("D", opt_d))},
     )
+    return parts
+
+
+def make_step(args: argparse.Namespace, runtime: Runtime, parts: Parts) -> Callable[[Any, torch.Generator], dict]:
+    """Phase 2: one training step: D, then G with the mode-seeking term."""
+    net_g, net_d = parts.models["G"], parts.models["D"]
+    opt_g, opt_d = parts.optimizers["G"], parts.optimizers["D"]
     scaler, hook = parts.scaler, parts.hook
 
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
@@ -234,6 +226,14 @@ def main(argv: list[str] | None = None) -> int:
         scaler.update()
         return {"D": loss_d.detach(), "G": loss_adv.detach(), "L1": loss_l1.detach(), "ms": ms.detach()}
 
+    return step
+
+
+def make_evaluation(
+    args: argparse.Namespace, runtime: Runtime, parts: Parts, eval_set: Any
+) -> tuple[Callable[[Path], None], Callable[[], tuple[dict, dict]]]:
+    """Phase 3: the sample grid and the evaluation."""
+    net_g = parts.models["G"]
     builtin = isinstance(eval_set, BlockFacades)
     count = args.eval_inputs if builtin else min(args.eval_inputs, len(eval_set))
     inputs = torch.stack([eval_set[i * BlockFacades.num_modes if builtin else i][0] for i in range(count)])
@@ -254,7 +254,34 @@ def main(argv: list[str] | None = None) -> int:
             modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
         return report(args, real, fake, {"all": (real, fake.flatten(0, 1))}, {"all": fake}, modes)
 
-    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="pix2pix_facades")
+    return samples, evaluate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    levels = math.log2(args.crop_size)
+    if not levels.is_integer() or levels < 5:
+        parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
+    if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
+        parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    modes = BlockFacades.num_modes  # built-in: the known appearances of one layout are its condition's samples
+    resolve_ceiling(
+        parser,
+        args,
+        lambda: (
+            [torch.stack([eval_set[i * modes + m][1] for m in range(modes)]) for i in range(min(16, eval_set.layouts))]
+            if isinstance(eval_set, BlockFacades)
+            else None
+        ),  # real pairs: one target per input
+    )
+    with Runtime.start(args.device, args.amp, timeout=args.ddp_timeout) as runtime:
+        parts = build_training(args, runtime, len(train_set))
+        step = make_step(args, runtime, parts)
+        samples, evaluate = make_evaluation(args, runtime, parts, eval_set)
+        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="pix2pix_facades")
 
 
 if __name__ == "__main__":

@@ -55,9 +55,12 @@ of every test image (here: caption 0 of --eval-inputs evenly spaced test images)
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `examples.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -78,13 +81,7 @@ from examples.common.data.seeding import derive_seed
 from examples.common.data_ceiling import groups_by_label, resolve_ceiling
 from examples.common.ema import ema_copy, ema_update
 from examples.common.errors import run_main
-from examples.common.evaluation import (
-    attach_coverage,
-    class_accuracy,
-    diversity_groups,
-    ndb_groups,
-    weighted_metrics,
-)
+from examples.common.evaluation import class_accuracy, report
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit
@@ -258,24 +255,8 @@ def load_data(args) -> tuple[CaptionedImages, CaptionedImages]:
     return CUBBirds(args.data_root, "train", size), CUBBirds(args.data_root, "test", size)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    if args.base_size < 8 or not math.log2(args.base_size).is_integer():
-        parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
-    if args.ngf % 2 ** (args.stages - 1):
-        parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
-    train_set, eval_set = cli.load_datasets(parser, load_data, args)
-    resolve_ceiling(  # real images of each caption class: the ratio ceiling of the overshoot log
-        parser,
-        args,
-        lambda: groups_by_label(
-            len(eval_set), lambda i: int(eval_set.class_ids[i]), lambda i: eval_set.image(i, None), per_group=8
-        ),
-    )
-    runtime = Runtime.start(args.device, args.amp, timeout=args.ddp_timeout)
-    device, t_dim = runtime.device, int(train_set.embeddings.shape[2])
+def build_training(args: argparse.Namespace, runtime: Runtime, t_dim: int) -> Parts:
+    """Phase 1: the generator (and its EMA copy), one discriminator per stage, optimizers, the hook."""
     sizes = [args.base_size * 2**k for k in range(args.stages)]
     torch.manual_seed(args.seed)
     fast = torch.channels_last  # NHWC convolutions: about 12% faster per step on a 2-core CPU, measured
@@ -301,13 +282,24 @@ def main(argv: list[str] | None = None) -> int:
         ),
         scaler=runtime.grad_scaler(),
     )
+    return parts
+
+
+def make_step(args: argparse.Namespace, runtime: Runtime, parts: Parts) -> Callable[[Any, torch.Generator], dict]:
+    """Phase 2: one training step: the stage discriminators, then G (adversarial + KL + the mode-seeking term)."""
+    device, sizes, fast = runtime.device, [args.base_size * 2**k for k in range(args.stages)], torch.channels_last
+    net_g, g_ema = parts.models["G"], parts.models["G_ema"]
+    nets_d = [parts.models[f"D{k}"] for k in range(args.stages)]
     scaler, hook, opt_g = parts.scaler, parts.hook, parts.optimizers["G"]
     official_grad = args.condition_grad == "official"
 
     def pyramid(images: torch.Tensor) -> list[torch.Tensor]:
         """Real images at every stage's size (the final size as loaded; smaller ones resized, as StackGAN++)."""
-        return [(images if s == images.shape[-1] else F.interpolate(images, size=s, mode="bilinear", antialias=True))
-                .contiguous(memory_format=fast) for s in sizes]  # fmt: skip
+        resized = (
+            images if s == images.shape[-1] else F.interpolate(images, size=s, mode="bilinear", antialias=True)
+            for s in sizes
+        )
+        return [r.contiguous(memory_format=fast) for r in resized]
 
     def step(batch, rng: torch.Generator) -> dict[str, torch.Tensor]:
         real, wrong, embedding = batch
@@ -347,6 +339,14 @@ def main(argv: list[str] | None = None) -> int:
         ema_update(g_ema, unwrap(net_g), args.ema_decay)
         return {"D": loss_d, "G": loss_adv.detach(), "KL": kl.detach(), "ms": ms.detach()}
 
+    return step
+
+
+def make_evaluation(
+    args: argparse.Namespace, runtime: Runtime, parts: Parts, eval_set: Any
+) -> tuple[Callable[[Path], None], Callable[[], tuple[dict, dict]]]:
+    """Phase 3: the sample grid and the evaluation, with the EMA generator."""
+    device, g_ema = runtime.device, parts.models["G_ema"]
     builtin = isinstance(eval_set, BirdCaptions)
     count = min(args.eval_inputs, BirdCaptions.num_classes if builtin else len(eval_set))
     picks = torch.linspace(0, len(eval_set) - 1, count).long().tolist() if not builtin else list(range(count))
@@ -379,23 +379,44 @@ def main(argv: list[str] | None = None) -> int:
         real = torch.stack(
             [eval_set.image(i, None) for i in torch.linspace(0, len(eval_set) - 1, n_real).long().tolist()]
         )
-        summary, ndb_results = ndb_groups({"all": (real, fake.flatten(0, 1))}, args.ndb_bins)
-        summary = {**summary, **weighted_metrics(args, real, fake)}
-        if args.eval_samples > 1:
-            summary["diversity"] = diversity_groups({captions[i]: fake[i] for i in range(count)})
-            summary["diversity_l1"] = summary["diversity"]["diversity_l1"]
+        modes = None
         if builtin:
             groups = {
                 captions[i]: (fake[i], eval_set.prototypes(int(eval_set.class_ids[picks[i]]))) for i in range(count)
             }
-            attach_coverage(summary, groups, eval_set.coverage_radius, eval_set.coverage_pool)
+            modes = (groups, eval_set.coverage_radius, eval_set.coverage_pool)
+        same_caption = {captions[i]: fake[i] for i in range(count)}
+        summary, ndb_results = report(args, real, fake, {"all": (real, fake.flatten(0, 1))}, same_caption, modes)
+        if builtin:  # beyond the shared report: whether each sample shows its own caption's bird
             labels = torch.as_tensor(eval_set.class_ids[picks[:count]])
             accuracy = class_accuracy(fake, labels, eval_set.all_prototypes(), eval_set.coverage_pool)
             summary["class_accuracy"], summary["class_accuracy_per_caption"] = accuracy.values()
         return summary, ndb_results
 
-    # fit closes the runtime's process group
-    return fit(args, runtime, parts, train_set, step, samples, evaluate, task="stackgan_birds")
+    return samples, evaluate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate and save; returns the exit status."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    if args.base_size < 8 or not math.log2(args.base_size).is_integer():
+        parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
+    if args.ngf % 2 ** (args.stages - 1):
+        parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
+    train_set, eval_set = cli.load_datasets(parser, load_data, args)
+    resolve_ceiling(  # real images of each caption class: the ratio ceiling of the overshoot log
+        parser,
+        args,
+        lambda: groups_by_label(
+            len(eval_set), lambda i: int(eval_set.class_ids[i]), lambda i: eval_set.image(i, None), per_group=8
+        ),
+    )
+    with Runtime.start(args.device, args.amp, timeout=args.ddp_timeout) as runtime:
+        parts = build_training(args, runtime, t_dim=int(train_set.embeddings.shape[2]))
+        step = make_step(args, runtime, parts)
+        samples, evaluate = make_evaluation(args, runtime, parts, eval_set)
+        return fit(args, runtime, parts, train_set, step, samples, evaluate, task="stackgan_birds")
 
 
 if __name__ == "__main__":

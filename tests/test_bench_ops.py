@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
+
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_ops", ROOT / "benchmarks" / "bench_ops.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "benchmarks" / "bench_ops.py", "bench_ops")
 
 
 def test_cpu_mode_writes_the_csv(tmp_path):
@@ -54,3 +50,13 @@ def test_official_formula_matches_the_loss():
         for reduction in ("batch", "sample"):
             want = mode_seeking_loss(z1, z2, x1, x2, distance=kind, reduction=reduction)
             torch.testing.assert_close(bench.official(kind, reduction)(z1, z2, x1, x2), want)
+
+
+def test_the_tie_heavy_case_ties_a_fifth_of_the_elements():
+    bench = _load_bench()
+    g = bench.torch.Generator().manual_seed(0)
+    x1 = bench.sample_output((8, 3, 32, 32), bench.torch.bfloat16, g, ties=True)
+    x2 = bench.sample_output((8, 3, 32, 32), bench.torch.bfloat16, g, ties=True)
+    assert 0.18 < (x1 == x2).float().mean().item() < 0.3
+    case = bench.paired_case("l1", (2, 3, 8, 8), bench.torch.bfloat16, "batch", "cpu", ties=True)
+    assert case.name == "loss-batch-l1-2x3x8x8-bfloat16-tanh-ties"

@@ -84,9 +84,36 @@ def test_site_builds_strict(tmp_path: Path):
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     for name in ("torch_modeseek.loss.ModeSeekingLoss", "torch_modeseek.hooks.ModeSeekingHook", "torch_modeseek.ops"):
         assert f'id="{name}"' in api, name
+    _check_api_page(api)
     benchmarks = (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
     for csv_file in sorted((ROOT / "benchmarks" / "results").glob("*.csv")):
         assert csv_file.name in benchmarks
+
+
+def _check_api_page(api: str) -> None:
+    """Every name of every ``__all__`` documented; no protocol method listed; one TOC entry per module; no raw
+    doctest prompt or LaTeX in the text (examples are code blocks, formulas MathML)."""
+    import re
+
+    import torch_modeseek
+    from torch_modeseek import ceiling, distances, functional, hooks, kinds, loss, pairing, schedules
+
+    anchors = set(re.findall(r'id="(torch_modeseek[^"]*)"', api))
+    for module in (ceiling, distances, functional, hooks, kinds, loss, pairing, schedules):
+        for name in module.__all__:
+            assert f"{module.__name__}.{name}" in anchors, f"{module.__name__}.{name} is not on the API page"
+    for name in torch_modeseek.__all__:
+        assert any(a.endswith(f".{name}") for a in anchors), f"torch_modeseek.{name} is not on the API page"
+    dunders = sorted(a for a in anchors if re.search(r"\.__(?!version__)\w+__$", a))
+    assert not dunders, dunders
+    assert not any(a.endswith(".extra_repr") for a in anchors)
+    nav = api[api.find("md-nav--secondary") :]
+    toc = re.findall(r'href="#(torch_modeseek[^"]*)"', nav[: nav.find("</nav>")])
+    assert toc.count("torch_modeseek") <= 1, toc
+    assert not any(re.fullmatch(r"torch_modeseek_\d+", t) for t in toc), toc
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", api, flags=re.S))
+    assert "&gt;&gt;&gt;" not in text, "a doctest rendered as text, not as a code block"
+    assert "\\(" not in text, "a formula left as LaTeX"
 
 
 def _importable(module: str) -> bool:

@@ -37,6 +37,7 @@ def test_mean_and_sample_std(reproduce):
         (0.10, 0.02, 0.11, 0.02, True, "better, within the seed spread"),
         (0.10, 0.02, 0.09, 0.02, True, "worse, within the seed spread"),
         (3.0, 0.0, 3.0, 0.0, True, "no change"),
+        (0.0, 0.0, 0.0, 0.0, True, "0 in both runs: no sample came within the mode radius; see the modes hit"),
     ],
 )
 def test_verdicts(reproduce, m0, s0, m1, s1, higher, verdict):
@@ -83,3 +84,15 @@ def test_a_partial_run_rewrites_only_its_sections(reproduce, tmp_path):
     assert text.index("## dcgan_cifar10") < text.index("## stackgan_birds")
     assert "- Command: `python benchmarks/reproduce.py --tasks stackgan_birds`; seeds 0" in text
     assert "Not in this report yet: pix2pix_facades, drit_yosemite." in text
+
+
+def test_captions_read_at_the_page_width(reproduce):
+    from PIL import Image
+
+    grids = [Image.new("RGB", (1100, 400), "gray"), Image.new("RGB", (1100, 400), "gray")]
+    canvas = reproduce.captioned(grids, ["without the term (ms 0), seed 0", "with the term (ms 1), seed 0"])
+    strip = canvas.height - 400
+    assert canvas.width == 2216
+    assert strip >= 90  # a 55 px font: about 1/40 of the width, legible when the page scales the picture down
+    band = canvas.crop((0, 0, canvas.width, strip)).convert("L")
+    assert band.getextrema()[0] < 50  # the labels are drawn

@@ -1,10 +1,11 @@
 """torch-modeseek: the Mode Seeking regularizer of MSGAN (Mao et al., CVPR 2019) for conditional GANs.
 
->>> import torch
->>> from torch_modeseek import ModeSeekingLoss
->>> z1, z2 = torch.randn(4, 8), torch.randn(4, 8)
->>> x1, x2 = torch.randn(4, 3, 16, 16, requires_grad=True), torch.randn(4, 3, 16, 16)
->>> ModeSeekingLoss()(z1, z2, x1, x2).backward()
+Examples:
+    >>> import torch
+    >>> from torch_modeseek import ModeSeekingLoss
+    >>> z1, z2 = torch.randn(4, 8), torch.randn(4, 8)
+    >>> x1, x2 = torch.randn(4, 3, 16, 16, requires_grad=True), torch.randn(4, 3, 16, 16)
+    >>> ModeSeekingLoss()(z1, z2, x1, x2).backward()
 """
 
 from torch_modeseek._version import __version__

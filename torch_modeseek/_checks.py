@@ -13,7 +13,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-DISTANCES = ("l1", "l2", "mse", "cosine")
+from torch_modeseek.kinds import NAMES
+
+DISTANCES = NAMES  # the registry of torch_modeseek.kinds
 FORMS = ("reciprocal", "negative", "clamped", "inverse")
 REDUCTIONS = ("batch", "sample", "none")
 BACKENDS = ("auto", "torch", "triton")
@@ -61,7 +63,11 @@ def _check_positive_number(name: str, value: Any) -> None:
 
 
 class LossOptions(NamedTuple):
-    """The keyword options of the mode-seeking loss, validated once by :func:`make_options`."""
+    """The keyword options of the mode-seeking loss, validated once by :func:`make_options`.
+
+    The one place that defines them and their defaults: the functional API and the module take their defaults from
+    :data:`DEFAULTS`.
+    """
 
     distance: str | Callable[[Tensor, Tensor], Tensor] = "l1"
     latent_distance: str | Callable[[Tensor, Tensor], Tensor] = "l1"
@@ -71,6 +77,10 @@ class LossOptions(NamedTuple):
     tau: float | None = None
     detach_second: bool = False
     backend: str = "auto"
+
+
+#: The default options: MSGAN's official term.
+DEFAULTS = LossOptions()
 
 
 def make_options(**options: Any) -> LossOptions:
@@ -118,12 +128,11 @@ def _check_tensor(name: str, t: Any, min_dim: int) -> None:
         raise ValueError(f"{name} must have {what}; got a {t.dim()}-d tensor of shape {_shape(t)}")
 
 
-def check_op_pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
-    """Check the two inputs of a paired distance op and bring them to one dtype.
+def check_op_pair(x1: Any, x2: Any) -> None:
+    """Check the two inputs of a paired distance op.
 
     Both must be floating tensors of the same shape on the same device (a kernel reads both with the shape of the
-    first). Mixed dtypes are promoted as torch promotes them (float32 with float64 gives float64), so every backend
-    computes and returns in the same dtype.
+    first). Mixed dtypes are allowed: the op promotes them (``ops.paired_distance_prechecked``).
 
     Raises:
         TypeError: a non-tensor or non-floating input.
@@ -135,10 +144,6 @@ def check_op_pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
         raise ValueError(f"x1 and x2 must have the same shape; got x1 {_shape(x1)} and x2 {_shape(x2)}")
     if x1.device != x2.device:
         raise ValueError(f"x1 and x2 must be on the same device; got {x1.device} and {x2.device}")
-    if x1.dtype != x2.dtype:
-        dtype = torch.promote_types(x1.dtype, x2.dtype)
-        return x1.to(dtype), x2.to(dtype)
-    return x1, x2
 
 
 def check_sample_elements(name: str, t: Tensor, lead: int, what: str = "feature") -> None:

@@ -22,11 +22,16 @@ from torch import Tensor
 
 from torch_modeseek import ops
 from torch_modeseek._checks import check_distance_output, compute_dtype
-from torch_modeseek.ops._reference import upper_pairs
+from torch_modeseek.pairing import upper_pairs
 
 DistanceFn = Callable[[Tensor, Tensor], Tensor]
+"""A distance of your own: ``fn(a, b)`` of two (B, ...) batches returns their (B,) per-sample distances."""
 Distance = str | DistanceFn
+"""A ``distance`` or ``latent_distance`` argument: a built-in kind (``"l1"``, ``"l2"``, ``"mse"``, ``"cosine"``) or a
+:data:`DistanceFn`."""
 Features = Tensor | Sequence[Tensor]
+"""Generator outputs: one (B, ...) tensor, or an equal-length sequence of them (features of several layers, whose
+per-sample distances are averaged)."""
 
 
 def _callable_distance(name: str, fn: DistanceFn, a: Tensor, b: Tensor) -> Tensor:
@@ -59,13 +64,22 @@ def sample_distance(
         tensor([2., 2.], grad_fn=<DivBackward0>)
         >>> d.sum().backward()
     """
+    return _layer_mean(a, b, distance, backend, name, ops.paired_distance)
+
+
+def sample_distance_prechecked(
+    a: Sequence[Tensor], b: Sequence[Tensor], distance: Distance, *, backend: str, name: str
+) -> Tensor:
+    """:func:`sample_distance` for tensors the loss has checked already (no second check of each built-in op)."""
+    return _layer_mean(a, b, distance, backend, name, ops.paired_distance_prechecked)
+
+
+def _layer_mean(
+    a: Sequence[Tensor], b: Sequence[Tensor], distance: Distance, backend: str, name: str, op: Callable[..., Tensor]
+) -> Tensor:
     total: Tensor | None = None
     for x, y in zip(a, b, strict=False):
-        d = (
-            _callable_distance(name, distance, x, y)
-            if callable(distance)
-            else ops.paired_distance(x, y, distance, backend=backend)
-        )
+        d = _callable_distance(name, distance, x, y) if callable(distance) else op(x, y, distance, backend=backend)
         total = d if total is None else total + d
     if total is None:
         raise ValueError(f"{name}: no tensors to compare")
@@ -91,7 +105,7 @@ def upper_pair_distance(
         >>> x = torch.tensor([[[0.0]], [[1.0]], [[3.0]]], requires_grad=True)  # S=3, B=1
         >>> d = upper_pair_distance([x], "l1")  # pairs (0,1), (0,2), (1,2)
         >>> d
-        tensor([[1., 3., 2.]], grad_fn=<IndexBackward0>)
+        tensor([[1., 3., 2.]], grad_fn=<StackBackward0>)
         >>> d.sum().backward()
     """
     samples = xs[0].shape[0]
@@ -101,9 +115,7 @@ def upper_pair_distance(
         if callable(distance):
             d = _stack_callable_pairs(name, distance, x, pairs)
         else:
-            full = ops.pairwise_distance(x, distance, backend=backend)
-            rows, cols = torch.triu_indices(samples, samples, 1, device=full.device)  # made on the device: no copy
-            d = full[:, rows, cols]
+            d = ops.upper_pair_distance(x, distance, backend=backend)
         total = d if total is None else total + d
     if total is None:
         raise ValueError(f"{name}: no tensors to compare")

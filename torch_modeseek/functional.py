@@ -32,16 +32,22 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from torch_modeseek._checks import LossOptions, check_all_pairs, check_paired, make_options
-from torch_modeseek.distances import Distance, Features, sample_distance, upper_pair_distance
-from torch_modeseek.ops._reference import upper_pairs
+from torch_modeseek._checks import DEFAULTS, LossOptions, check_all_pairs, check_paired, make_options
+from torch_modeseek.distances import (
+    Distance,
+    Features,
+    sample_distance,
+    sample_distance_prechecked,
+    upper_pair_distance,
+)
+from torch_modeseek.pairing import upper_pairs
 
 
 def _apply_form(dx: Tensor, dz: Tensor, *, eps: float, form: str, tau: float | None) -> tuple[Tensor, Tensor]:
     """Loss and ratio from output and latent distances of equal shape (scalars for "batch", per pair otherwise)."""
     ratio = dx / dz.clamp_min(eps)
     if form == "reciprocal":
-        loss = 1.0 / (ratio + eps)
+        loss = (ratio + eps).reciprocal()  # what 1.0 / t computes, in one op instead of two
     elif form == "negative":
         loss = -ratio
     elif form == "clamped":
@@ -82,22 +88,44 @@ def reduce_terms(dx: Tensor, dz: Tensor, *, eps: float, form: str, reduction: st
         :class:`Terms`: the loss and the ratio are scalars for ``"batch"`` and ``"sample"`` (the ratio then is the
         mean per-pair ratio), per-pair tensors of the shape of ``dx`` for ``"none"``; the per-pair ratios always.
     """
+    loss, ratio = _reduce(dx, dz, eps=eps, form=form, reduction=reduction, tau=tau)
     if reduction == "batch":
-        loss, ratio = _apply_form(dx.mean(), dz.mean(), eps=eps, form=form, tau=tau)
         return Terms(loss, ratio, dx / dz.clamp_min(eps))
+    return Terms(loss, ratio if reduction == "none" else ratio.mean(), ratio)
+
+
+def _reduce(
+    dx: Tensor, dz: Tensor, *, eps: float, form: str, reduction: str, tau: float | None
+) -> tuple[Tensor, Tensor]:
+    """(loss, ratio) of :func:`reduce_terms`, the ratio per pair for ``"sample"``; no logging-only ops."""
+    if reduction == "batch":
+        return _apply_form(dx.mean(), dz.mean(), eps=eps, form=form, tau=tau)
     loss, ratio = _apply_form(dx, dz, eps=eps, form=form, tau=tau)
-    if reduction == "sample":
-        return Terms(loss.mean(), ratio.mean(), ratio)
-    return Terms(loss, ratio, ratio)
+    return (loss.mean() if reduction == "sample" else loss), ratio
+
+
+def _paired_distances(
+    z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions
+) -> tuple[Tensor, Tensor]:
+    x1s, x2s = check_paired(z1, z2, x1, x2)
+    if options.detach_second:
+        x2s = [t.detach() for t in x2s]
+    dx = sample_distance_prechecked(x1s, x2s, options.distance, backend=options.backend, name="distance")
+    dz = sample_distance_prechecked(
+        [z1], [z2], options.latent_distance, backend=options.backend, name="latent_distance"
+    )
+    return dx, dz
+
+
+def paired_loss(z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions) -> Tensor:
+    """Check the inputs, then return the loss of :func:`mode_seeking_loss` alone (no ratios for logging)."""
+    dx, dz = _paired_distances(z1, z2, x1, x2, options)
+    return _reduce(dx, dz, eps=options.eps, form=options.form, reduction=options.reduction, tau=options.tau)[0]
 
 
 def paired_terms(z1: Tensor, z2: Tensor, x1: Features, x2: Features, options: LossOptions) -> Terms:
     """Check the inputs, then return the :class:`Terms` of :func:`mode_seeking_loss` (the ratios are for logging)."""
-    x1s, x2s = check_paired(z1, z2, x1, x2)
-    if options.detach_second:
-        x2s = [t.detach() for t in x2s]
-    dx = sample_distance(x1s, x2s, options.distance, backend=options.backend, name="distance")
-    dz = sample_distance([z1], [z2], options.latent_distance, backend=options.backend, name="latent_distance")
+    dx, dz = _paired_distances(z1, z2, x1, x2, options)
     return reduce_terms(dx, dz, eps=options.eps, form=options.form, reduction=options.reduction, tau=options.tau)
 
 
@@ -107,14 +135,14 @@ def mode_seeking_loss(
     x1: Features,
     x2: Features,
     *,
-    distance: Distance = "l1",
-    latent_distance: Distance = "l1",
-    eps: float = 1e-5,
-    form: str = "reciprocal",
-    reduction: str = "batch",
-    tau: float | None = None,
-    detach_second: bool = False,
-    backend: str = "auto",
+    distance: Distance = DEFAULTS.distance,
+    latent_distance: Distance = DEFAULTS.latent_distance,
+    eps: float = DEFAULTS.eps,
+    form: str = DEFAULTS.form,
+    reduction: str = DEFAULTS.reduction,
+    tau: float | None = DEFAULTS.tau,
+    detach_second: bool = DEFAULTS.detach_second,
+    backend: str = DEFAULTS.backend,
 ) -> Tensor:
     r"""Mode-seeking loss for pairs of samples that share a condition; minimize it (add it to the generator loss).
 
@@ -172,7 +200,7 @@ def mode_seeking_loss(
         detach_second=detach_second,
         backend=backend,
     )
-    return paired_terms(z1, z2, x1, x2, options).loss
+    return paired_loss(z1, z2, x1, x2, options)
 
 
 def all_pairs_terms(z: Tensor, x: Features, options: LossOptions) -> Terms:
@@ -190,14 +218,14 @@ def mode_seeking_loss_all_pairs(
     z: Tensor,
     x: Features,
     *,
-    distance: Distance = "l1",
-    latent_distance: Distance = "l1",
-    eps: float = 1e-5,
-    form: str = "reciprocal",
-    reduction: str = "batch",
-    tau: float | None = None,
-    detach_second: bool = False,
-    backend: str = "auto",
+    distance: Distance = DEFAULTS.distance,
+    latent_distance: Distance = DEFAULTS.latent_distance,
+    eps: float = DEFAULTS.eps,
+    form: str = DEFAULTS.form,
+    reduction: str = DEFAULTS.reduction,
+    tau: float | None = DEFAULTS.tau,
+    detach_second: bool = DEFAULTS.detach_second,
+    backend: str = DEFAULTS.backend,
 ) -> Tensor:
     r"""Mode-seeking loss over every pair of S >= 2 samples per condition (as in NDiv).
 

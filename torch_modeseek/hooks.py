@@ -39,7 +39,6 @@ from torch_modeseek._hook_checks import (
     describe,
     named_arguments,
 )
-from torch_modeseek.functional import all_pairs_terms, paired_terms
 from torch_modeseek.loss import ModeSeekingLoss
 from torch_modeseek.pairing import PAIRINGS, split_samples
 from torch_modeseek.schedules import Constant, Schedule
@@ -96,7 +95,10 @@ class ModeSeekingHook:
             is a path (``(0, -1)``: the last of the stages in element 0). A submodule: its output during the
             generator's forward is compared instead (feature-space distance). A callable: ``output_fn(out)``.
         weight: a float or a schedule ``step -> float`` (:mod:`torch_modeseek.schedules`); default 1.0.
-        loss: the :class:`~torch_modeseek.ModeSeekingLoss` to apply; default the official one.
+        loss: the :class:`~torch_modeseek.ModeSeekingLoss` to apply; default the official one. The hook calls it
+            (its ``all_pairs`` for ``samples`` > 2), so a subclass's ``forward`` is what the hook adds, and reads
+            :attr:`last_ratio` and :attr:`last_ratios` from what the module records (``None`` if a subclass's
+            ``forward`` records nothing).
         pairing: ``"halves"`` (default, the layout of :func:`~torch_modeseek.pairing.paired_inputs`) or
             ``"interleaved"`` (even rows are first samples, odd rows second samples).
         samples: samples per condition S; 2 (default) uses the paired loss, S > 2 the all-pairs loss over the
@@ -297,17 +299,23 @@ class ModeSeekingHook:
             xs: Tensor | list[Tensor] = split_samples(x, self.samples, self.pairing)
         else:
             xs = [split_samples(t, self.samples, self.pairing, name=f"output[{k}]") for k, t in enumerate(x)]
+        # Through the module it was given (a subclass's forward counts), so its own forward hooks run too. unbind:
+        # one backward node per tensor, where indexing xs[0] and xs[1] zero-fills a full-size buffer for each.
+        self.criterion.last_ratio = self.criterion.last_ratios = None
         if self.samples == 2:
-            x1 = xs[0] if isinstance(xs, Tensor) else [t[0] for t in xs]
-            x2 = xs[1] if isinstance(xs, Tensor) else [t[1] for t in xs]
-            terms = paired_terms(zs[0], zs[1], x1, x2, self.criterion.options)
+            z1, z2 = zs.unbind(0)
+            if isinstance(xs, Tensor):
+                x1, x2 = xs.unbind(0)
+            else:
+                halves = [t.unbind(0) for t in xs]
+                x1, x2 = [h[0] for h in halves], [h[1] for h in halves]
+            term = self.criterion(z1, z2, x1, x2)
         else:
-            terms = all_pairs_terms(zs, xs, self.criterion.options)
+            term = self.criterion.all_pairs(zs, xs)
         weight = self.weight
         self.step += 1
-        self.last_ratio = terms.ratio.detach()
-        self.last_ratios = terms.pair_ratios.detach()
-        return weight * terms.loss
+        self.last_ratio, self.last_ratios = self.criterion.last_ratio, self.criterion.last_ratios
+        return weight * term
 
     @contextlib.contextmanager
     def ignored(self) -> Iterator[None]:

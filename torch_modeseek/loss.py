@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from torch_modeseek._checks import LossOptions, make_options
+from torch_modeseek._checks import DEFAULTS, LossOptions, make_options
 from torch_modeseek.distances import Distance, Features
-from torch_modeseek.functional import all_pairs_terms, paired_terms
+from torch_modeseek.functional import Terms, all_pairs_terms, paired_terms
+
+
+class _Option:
+    """A loss option as a plain attribute of the module: reads from, and writes validated into, its options."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, module: ModeSeekingLoss | None, owner: type) -> Any:
+        if module is None:
+            return self
+        return getattr(module.options, self.name)
+
+    def __set__(self, module: ModeSeekingLoss, value: Any) -> None:
+        module.options = make_options(**{**module.options._asdict(), self.name: value})
 
 
 class ModeSeekingLoss(nn.Module):
@@ -15,7 +32,8 @@ class ModeSeekingLoss(nn.Module):
     ``ModeSeekingLoss()(z1, z2, x1, x2)`` is MSGAN's official term
     ``1 / (mean|x2 - x1| / mean|z2 - z1| + 1e-5)``; every keyword option selects a variant of the later literature and
     is documented in :func:`torch_modeseek.functional.mode_seeking_loss`. The options are checked when the module is
-    built; the module has no parameters and no buffers.
+    built; the module has no parameters and no buffers. Each option reads and writes as an attribute (``loss.eps``,
+    ``loss.eps = 1e-4``); a write is checked like a keyword, and :attr:`options` holds them all.
 
     Args:
         distance: output distance: ``"l1"`` (default), ``"l2"``, ``"mse"``, ``"cosine"`` or a callable
@@ -44,20 +62,31 @@ class ModeSeekingLoss(nn.Module):
         >>> loss.backward()
     """
 
+    # The options, each readable and writable as an attribute (a write is validated like the keyword).
+    distance = _Option()
+    latent_distance = _Option()
+    eps = _Option()
+    form = _Option()
+    reduction = _Option()
+    tau = _Option()
+    detach_second = _Option()
+    backend = _Option()
+
     def __init__(
         self,
         *,
-        distance: Distance = "l1",
-        latent_distance: Distance = "l1",
-        eps: float = 1e-5,
-        form: str = "reciprocal",
-        reduction: str = "batch",
-        tau: float | None = None,
-        detach_second: bool = False,
-        backend: str = "auto",
+        distance: Distance = DEFAULTS.distance,
+        latent_distance: Distance = DEFAULTS.latent_distance,
+        eps: float = DEFAULTS.eps,
+        form: str = DEFAULTS.form,
+        reduction: str = DEFAULTS.reduction,
+        tau: float | None = DEFAULTS.tau,
+        detach_second: bool = DEFAULTS.detach_second,
+        backend: str = DEFAULTS.backend,
     ) -> None:
         super().__init__()
-        self._options = make_options(
+        #: The validated options (a named tuple; ``options._asdict()`` gives the functional API's keywords).
+        self.options: LossOptions = make_options(
             distance=distance,
             latent_distance=latent_distance,
             eps=eps,
@@ -67,36 +96,26 @@ class ModeSeekingLoss(nn.Module):
             detach_second=detach_second,
             backend=backend,
         )
-
-    @property
-    def options(self) -> LossOptions:
-        """The validated options (a named tuple; ``options._asdict()`` gives the functional API's keywords)."""
-        return self._options
-
-    def __getattr__(self, name: str) -> object:
-        """Read an option as an attribute: ``loss.eps``, ``loss.form``, ..."""
-        options = self.__dict__.get("_options")
-        if options is not None and name in LossOptions._fields:
-            return getattr(options, name)
-        return super().__getattr__(name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        """Setting an option (``loss.eps = 1e-4``) validates it and replaces the options as a whole."""
-        if name in LossOptions._fields and "_options" in self.__dict__:
-            self.__dict__["_options"] = make_options(**{**self._options._asdict(), name: value})
-            return
-        super().__setattr__(name, value)
+        #: Detached ratio of the last call (the one its reduction uses), for logging; None before the first.
+        self.last_ratio: Tensor | None = None
+        #: Detached per-pair ratios of the last call, output over latent distance; None before the first.
+        self.last_ratios: Tensor | None = None
 
     def forward(self, z1: Tensor, z2: Tensor, x1: Features, x2: Features) -> Tensor:
         """Mode-seeking loss of the pairs ``(z1, x1)``, ``(z2, x2)`` that share their conditions."""
-        return paired_terms(z1, z2, x1, x2, self._options).loss
+        return self._remember(paired_terms(z1, z2, x1, x2, self.options))
 
     def all_pairs(self, z: Tensor, x: Features) -> Tensor:
         """Loss over every pair of the S samples per condition: ``z``, ``x`` of shape (S, B, ...).
 
         See :func:`torch_modeseek.functional.mode_seeking_loss_all_pairs`.
         """
-        return all_pairs_terms(z, x, self._options).loss
+        return self._remember(all_pairs_terms(z, x, self.options))
+
+    def _remember(self, terms: Terms) -> Tensor:
+        self.last_ratio = terms.ratio.detach()
+        self.last_ratios = terms.pair_ratios.detach()
+        return terms.loss
 
     def extra_repr(self) -> str:
         """Show the options; the optional ones only when they differ from their defaults."""
@@ -118,3 +137,6 @@ class ModeSeekingLoss(nn.Module):
         if self.backend != "auto":
             parts.append(f"backend={self.backend!r}")
         return ", ".join(parts)
+
+
+__all__ = ["ModeSeekingLoss"]

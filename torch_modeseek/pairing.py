@@ -7,6 +7,7 @@ do exactly that for any condition structure (a tensor, or a tuple/list/dict of t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -14,6 +15,9 @@ import torch
 from torch import Tensor
 
 PAIRINGS = ("halves", "interleaved")
+"""The pairing layouts of a doubled batch: ``"halves"`` (rows ``[0, B)`` are the first samples, ``[B, 2B)`` the
+second ones) and ``"interleaved"`` (rows ``2i`` and ``2i + 1`` are the pair ``i``)."""
+
 T = TypeVar("T")
 
 
@@ -152,4 +156,16 @@ def split_samples(t: Tensor, samples: int, pairing: str, *, name: str = "output"
     return t.reshape(rows // samples, samples, *t.shape[1:]).transpose(0, 1)
 
 
-__all__ = ["PAIRINGS", "paired_inputs", "repeated_inputs", "split_samples"]
+def upper_pairs(samples: int) -> list[tuple[int, int]]:
+    """The S(S-1)/2 index pairs (i, j), i < j, of S samples, in row-major order.
+
+    The order of ``torch.triu_indices(S, S, 1)``, and of the pair columns of the all-pairs loss and distances.
+
+    Example:
+        >>> upper_pairs(3)
+        [(0, 1), (0, 2), (1, 2)]
+    """
+    return list(itertools.combinations(range(samples), 2))
+
+
+__all__ = ["PAIRINGS", "paired_inputs", "repeated_inputs", "split_samples", "upper_pairs"]

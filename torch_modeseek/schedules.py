@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Schedule = Callable[[int], float]
+"""A weight schedule: called with the training step (0, 1, ...), returns the weight of the term at that step."""
 
 
 def _check_number(name: str, value: object) -> None:
@@ -43,6 +44,12 @@ class Constant:
         return float(self.value)
 
 
+def _ramp(first: float, last: float, step: int, steps: int) -> float:
+    """The linear interpolation both ramps share: ``first`` at step 0, ``last`` from ``steps`` on."""
+    fraction = min(max(step, 0), steps) / steps
+    return float(first + (last - first) * fraction)
+
+
 @dataclass(frozen=True)
 class LinearWarmup:
     """Linear ramp from ``start`` to ``value`` over ``steps`` steps, then ``value``.
@@ -66,8 +73,7 @@ class LinearWarmup:
 
     def __call__(self, step: int) -> float:
         """The weight at ``step``."""
-        fraction = min(max(step, 0), self.steps) / self.steps
-        return float(self.start + (self.value - self.start) * fraction)
+        return _ramp(self.start, self.value, step, self.steps)
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,7 @@ class LinearDecay:
 
     def __call__(self, step: int) -> float:
         """The weight at ``step``."""
-        fraction = min(max(step, 0), self.steps) / self.steps
-        return float(self.value + (self.final - self.value) * fraction)
+        return _ramp(self.value, self.final, step, self.steps)
 
 
 def constant(value: float = 1.0) -> Constant:

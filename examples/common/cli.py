@@ -283,8 +283,8 @@ def add_init_option(group: argparse._ArgumentGroup, defaults: str) -> None:
     group.add_argument(
         "--init",
         choices=INIT_SCHEMES,
-        help="weight initialisation: N(0, 0.02), BicycleGAN's Xavier-normal with gain 0.02, StackGAN++'s orthogonal, "
-        f"or PyTorch's default (default: {defaults})",
+        help="weight initialisation: N(0, 0.02) (conv_normal: on conv weights only, MSGAN's own), BicycleGAN's "
+        f"Xavier-normal with gain 0.02, StackGAN++'s orthogonal, or PyTorch's default (default: {defaults})",
     )
 
 

@@ -336,7 +336,7 @@ def fit(
 ) -> int:
     """Train to the end (or a signal) and evaluate; returns the process exit status (0, or 128 + signal).
 
-    The runtime's process group is closed on the way out.
+    The caller opened ``runtime`` (``with Runtime.start(...) as runtime:``) and closes it.
 
     Args:
         args: parsed options of :func:`examples.common.cli.base_parser` plus the trainer's.

@@ -61,6 +61,9 @@ class Runtime:
     def start(cls, device: str = "auto", amp: bool = False, timeout: float = DEFAULT_DDP_TIMEOUT) -> Runtime:
         """Pick the device and, under ``torchrun`` (``WORLD_SIZE`` > 1), join the process group.
 
+        The runtime is a context manager: ``with Runtime.start(...) as runtime:`` leaves the process group at the end
+        of the block, however it ends, in the code that joined it.
+
         The process group's collectives time out after ``timeout`` seconds (torch's default is 30 minutes), so a rank
         that stops or hangs ends the run with :class:`DistributedTimeoutError` on the others. The wait while rank 0
         evaluates uses a second (gloo) group with :data:`EVALUATION_TIMEOUT`.
@@ -176,6 +179,12 @@ class Runtime:
         """Leave the process group."""
         if dist.is_initialized():
             dist.destroy_process_group()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @contextlib.contextmanager

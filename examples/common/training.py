@@ -18,6 +18,23 @@ __all__ = [
 ]
 
 
+def init_conv_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
+    """MSGAN's ``gaussian_weights_init`` (DCGAN, DRIT), in place: conv weights N(0, std); the rest left default.
+
+    Returns:
+        ``module``, for chaining.
+
+    Example:
+        >>> net = init_conv_normal(nn.Sequential(nn.Conv2d(3, 64, 3), nn.Linear(4, 4)))
+        >>> round(float(net[0].weight.detach().std()), 2), float(net[1].weight.detach().abs().max()) <= 0.5
+        (0.02, True)
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+    return module
+
+
 def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
     """DCGAN/pix2pix initialisation, in place: conv and linear weights N(0, std), biases 0, norm scales N(1, std).
 
@@ -86,23 +103,26 @@ def init_orthogonal(module: nn.Module, gain: float = 1.0) -> nn.Module:
     return module
 
 
-INIT_SCHEMES = ("normal", "xavier", "orthogonal", "default")
+INIT_SCHEMES = ("normal", "conv_normal", "xavier", "orthogonal", "default")
 
 
 def init_weights(module: nn.Module, scheme: str) -> nn.Module:
     """Initialise ``module`` in place with a named scheme.
 
-    ``"normal"`` (:func:`init_normal`), ``"xavier"`` (:func:`init_xavier`), ``"orthogonal"``
-    (:func:`init_orthogonal`) or ``"default"`` (PyTorch's own layer initialisation, left as constructed).
+    ``"normal"`` (:func:`init_normal`), ``"conv_normal"`` (:func:`init_conv_normal`, MSGAN's own), ``"xavier"``
+    (:func:`init_xavier`), ``"orthogonal"`` (:func:`init_orthogonal`) or ``"default"`` (PyTorch's own layer
+    initialisation, left as constructed).
 
     Example:
-        >>> init_weights(nn.Linear(2, 2), "uniform")
+        >>> init_weights(nn.Linear(2, 2), "uniform")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: unknown initialisation 'uniform'; expected one of ('normal', 'xavier', 'orthogonal', 'default')
+        ValueError: unknown initialisation 'uniform'; expected one of ('normal', 'conv_normal', ...)
     """
     if scheme == "normal":
         return init_normal(module)
+    if scheme == "conv_normal":
+        return init_conv_normal(module)
     if scheme == "xavier":
         return init_xavier(module)
     if scheme == "orthogonal":

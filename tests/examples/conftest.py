@@ -13,13 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from examples.common.trainers import TRAINERS, script
+
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = {
-    "dcgan": REPO / "examples" / "dcgan_cifar10.py",
-    "pix2pix": REPO / "examples" / "pix2pix_facades.py",
-    "stackgan": REPO / "examples" / "stackgan_birds.py",
-    "drit": REPO / "examples" / "drit_yosemite.py",
-}
+SCRIPTS = {short: script(short) for short in TRAINERS}
 # Tiny networks and evaluations: a few seconds per run on a CPU core.
 TINY = {
     "dcgan": ["--ngf", "4", "--ndf", "4", "--batch-size", "4", "--eval-inputs", "80", "--eval-samples", "2",

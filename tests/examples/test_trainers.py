@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from examples.common.trainers import TRAINERS
+
 from .conftest import SCRIPTS, read_metrics, run_trainer
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
+@pytest.mark.parametrize("task", list(TRAINERS))
 def test_smoke_builtin(task, tmp_path):
     out = tmp_path / "run"
     proc = run_trainer(task, out, "--max-steps", "4", "--eval-every", "2", "--save-every", "2", "--log-every", "3")
@@ -105,7 +107,7 @@ def test_bad_data_root_shows_the_expected_layout(tmp_path):
     assert "cifar-10-batches-py/" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["dcgan", "pix2pix", "stackgan", "drit"])
+@pytest.mark.parametrize("task", list(TRAINERS))
 def test_help_documents_every_common_option(task):
     import subprocess
     import sys
@@ -118,3 +120,16 @@ def test_help_documents_every_common_option(task):
     options = "data-root out max-steps epochs batch-size ms-weight ms-distance seed device amp resume eval-every"
     for option in (options + " save-every num-workers ms-form ms-reduction ms-tau collapse-threshold").split():
         assert f"--{option}" in text, option
+
+
+def test_the_trainer_list_is_the_one_the_docs_and_reproduce_use():
+    """One list of trainers (examples/common/trainers.py): a script for each, each in the docs and the report."""
+    from examples.common.trainers import TASKS, script
+
+    repo = SCRIPTS["dcgan"].parents[1]
+    examples_page = (repo / "docs" / "examples.md").read_text(encoding="utf-8")
+    report = (repo / "docs" / "reproduction.md").read_text(encoding="utf-8")
+    for task in TASKS:
+        assert script(task).is_file()
+        assert f"examples/{task}.py" in examples_page, task
+        assert f"## {task}" in report, task

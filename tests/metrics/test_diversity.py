@@ -31,11 +31,11 @@ def test_matches_a_direct_implementation_of_the_protocol() -> None:
     x = _samples()
     idx = sample_pairs(4, 6, 7, torch.Generator().manual_seed(3))
     per_condition = [
-        torch.stack([pair_distance(x[c, i][None], x[c, j][None], "l2")[0] for i, j in idx[c].tolist()]).mean()
+        torch.stack([pair_distance(x[c, i][None], x[c, j][None], "euclidean")[0] for i, j in idx[c].tolist()]).mean()
         for c in range(4)
     ]
     expected = torch.stack(per_condition).mean()
-    got = diversity(x, distance="l2", pairs=7, generator=torch.Generator().manual_seed(3), batch_size=5)
+    got = diversity(x, distance="euclidean", pairs=7, generator=torch.Generator().manual_seed(3), batch_size=5)
     torch.testing.assert_close(got, expected)
 
 
@@ -90,7 +90,7 @@ def test_user_feature_function_and_distance_callable() -> None:
 def test_pair_distance_kinds() -> None:
     a, b = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 4.0]])
     assert pair_distance(a, b, "l1").item() == pytest.approx(3.5)
-    assert pair_distance(a, b, "l2").item() == pytest.approx(5.0)
+    assert pair_distance(a, b, "euclidean").item() == pytest.approx(5.0)
     assert pair_distance(a, b, "mse").item() == pytest.approx(12.5)
     assert pair_distance(a, b, "cosine").item() == pytest.approx(1.0)
 
@@ -116,3 +116,14 @@ def test_bad_inputs(samples: torch.Tensor, kwargs: dict[str, object], error: typ
 def test_distance_callable_with_wrong_output_shape() -> None:
     with pytest.raises(ValueError, match=r"one value per pair \(6\), got \(6, 2\)"):
         diversity(torch.zeros(2, 3, 4), pairs=3, distance=lambda a, b: torch.zeros(a.shape[0], 2))
+
+
+def test_l2_is_the_deprecated_name_of_euclidean():
+    """The metrics' "l2" was the Euclidean norm, while the loss's "l2" is the root mean square: renamed, warned."""
+    a, b = torch.zeros(1, 4), torch.ones(1, 4)
+    with pytest.warns(FutureWarning, match='"l2" is deprecated: it is the Euclidean norm'):
+        old = pair_distance(a, b, "l2")
+    assert old.item() == pair_distance(a, b, "euclidean").item() == 2.0
+    x = torch.stack([torch.zeros(2, 4), torch.ones(2, 4)], dim=1)  # 2 conditions, 2 samples each
+    with pytest.warns(FutureWarning, match='ask for "euclidean"'):
+        diversity(x, distance="l2", pairs=3)

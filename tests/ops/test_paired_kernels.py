@@ -98,6 +98,35 @@ def test_l1_ties_have_zero_gradient_like_the_reference():
     assert torch.count_nonzero(g1[2]) == 299
 
 
+def test_l1_backward_reads_the_mask_not_the_inputs():
+    """Tie-robust: the L1 backward never reads x1 or x2, however many elements tie (inputs poisoned with NaN)."""
+    from torch_modeseek.ops import _triton_launch
+
+    x1 = torch.tanh(randn(3, 2, 40, 40, seed=17) * 4).to(torch.bfloat16)  # saturated: many exact +-1
+    x2 = torch.tanh(randn(3, 2, 40, 40, seed=18) * 4).to(torch.bfloat16)
+    x2[0, 0] = x1[0, 0]  # a whole channel of ties besides
+    assert (x1 == x2).float().mean() > 0.2
+    upstream = randn(3, seed=19) * 3.0
+    saved = _triton_launch.paired_forward(x1, x2, "l1")
+    poison1, poison2 = torch.full_like(x1, float("nan")), torch.full_like(x2, float("nan"))
+    g1, g2 = _triton_launch.paired_backward(upstream, poison1, poison2, list(saved), "l1", True, True)
+    _, w1, w2 = _value_and_grads(_reference.paired_distance, x1, x2, "l1", upstream)
+    assert_close(g1, w1, torch.bfloat16)
+    assert_close(g2, w2, torch.bfloat16)
+    assert torch.equal(g1 == 0, x1 == x2)
+
+
+def test_l1_mask_is_two_bits_per_element():
+    from torch_modeseek.ops import _triton_launch
+
+    x1, x2 = randn(3, 5000, seed=20), randn(3, 5000, seed=21)
+    _, _, signs, live = _triton_launch.paired_forward(x1, x2, "l1")
+    block = _triton_launch.params().paired_block
+    words = -(-5000 // block) * block // 32
+    assert signs.shape == live.shape == (3, words)
+    assert signs.dtype == live.dtype == torch.int32
+
+
 @pytest.mark.parametrize("kind", ["l2", "cosine"])
 def test_degenerate_rows_match_the_reference(kind):
     x1 = randn(3, 40, seed=13)

@@ -48,3 +48,12 @@ def test_package_works_without_triton():
             line
             == "RAISED: backend='triton' cannot run: Triton is not installed (pip install 'torch-modeseek[triton]')"
         )
+
+
+def test_the_triton_extra_asks_for_a_version_the_kernel_tests_pass_with():
+    """Triton 3.4.0 is the oldest release the interpreter suite passes with (docs/backends.md, "Triton versions");
+    older ones lack ``triton.knobs`` and fail in the interpreter."""
+    import pathlib
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'triton = ["triton>=3.4"]' in text  # (tomllib is Python 3.11+; the package supports 3.10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -83,11 +84,11 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
         3
 
     """
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or type(value).__name__ == "bool_":
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return int(value)  # numpy integers (np.int64) are ints too
 
 
 def check_probability(value: Any, name: str) -> float:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
+from torch_modeseek.metrics._accumulator import Result
 from torch_modeseek.metrics._checks import check_positive_int, flatten_samples
 from torch_modeseek.metrics._kmeans import assign_to_centers
 
@@ -15,7 +15,7 @@ __all__ = ["ModeCoverageResult", "mode_coverage"]
 
 
 @dataclass(frozen=True, eq=False)
-class ModeCoverageResult:
+class ModeCoverageResult(Result):
     """Result of :func:`mode_coverage`.
 
     Attributes:
@@ -41,10 +41,6 @@ class ModeCoverageResult:
     high_quality_fraction: float
     counts: torch.Tensor
     hit: torch.Tensor
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain Python values, ready for ``json.dump``."""
-        return {k: v.tolist() if torch.is_tensor(v) else v for k, v in vars(self).items()}
 
 
 @torch.no_grad()

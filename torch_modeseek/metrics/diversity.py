@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -11,15 +12,29 @@ from torch_modeseek.metrics._checks import check_finite, check_floating_tensor, 
 
 __all__ = ["PairDistance", "diversity", "pair_distance", "sample_pairs"]
 
-PairDistance = Literal["l1", "l2", "mse", "cosine"] | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+PairDistance = Literal["l1", "euclidean", "mse", "cosine"] | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """A distance between paired samples: a built-in name, or a callable ``(x1, x2) -> (P,)`` on (P, ...) batches."""
-_KINDS = ("l1", "l2", "mse", "cosine")
+_KINDS = ("l1", "euclidean", "mse", "cosine")
+
+
+def _kind(kind: str) -> str:
+    """``kind``, with the deprecated ``"l2"`` (the Euclidean norm here, unlike the loss's root mean square) renamed."""
+    if kind == "l2":
+        warnings.warn(
+            'the metrics\' distance "l2" is deprecated: it is the Euclidean norm ||x1 - x2||_2, not the loss\'s "l2" '
+            '(the root mean square difference, sqrt(D) times smaller); ask for "euclidean"',
+            FutureWarning,
+            stacklevel=3,
+        )
+        return "euclidean"
+    return kind
 
 
 def pair_distance(x1: torch.Tensor, x2: torch.Tensor, kind: str = "l1") -> torch.Tensor:
     """Per-pair distance of two (P, ...) batches, each sample flattened to d values.
 
-    ``"l1"``: ``mean_k |x1 - x2|`` (the paper's pixel L1); ``"l2"``: ``||x1 - x2||_2``; ``"mse"``:
+    ``"l1"``: ``mean_k |x1 - x2|`` (the paper's pixel L1); ``"euclidean"``: ``||x1 - x2||_2`` (``"l2"``, its old
+    name, is deprecated: the loss's ``"l2"`` is the root mean square, ``sqrt(d)`` times smaller); ``"mse"``:
     ``mean_k (x1 - x2)^2``; ``"cosine"``: ``1 - cos(x1, x2)`` (cosine eps 1e-8).
 
     Returns:
@@ -30,13 +45,14 @@ def pair_distance(x1: torch.Tensor, x2: torch.Tensor, kind: str = "l1") -> torch
         tensor([1.0000, 0.5000])
 
     """
+    kind = _kind(kind)
     a = x1.reshape(x1.shape[0], -1)
     b = x2.reshape(x2.shape[0], -1)
     if a.dtype not in (torch.float32, torch.float64):
         a, b = a.float(), b.float()
     if kind == "l1":
         return (a - b).abs().mean(dim=1)
-    if kind == "l2":
+    if kind == "euclidean":
         return torch.linalg.vector_norm(a - b, dim=1)
     if kind == "mse":
         return (a - b).pow(2).mean(dim=1)
@@ -94,8 +110,8 @@ def diversity(
 
     Args:
         samples: (conditions, samples_per_condition, ...) floating tensor, samples_per_condition >= 2.
-        distance: ``"l1"`` (default), ``"l2"``, ``"mse"``, ``"cosine"`` (see :func:`pair_distance`), or a callable
-            ``(x1, x2) -> (P,)`` on two (P, ...) batches (e.g. an LPIPS network).
+        distance: ``"l1"`` (default), ``"euclidean"``, ``"mse"``, ``"cosine"`` (see :func:`pair_distance`), or a
+            callable ``(x1, x2) -> (P,)`` on two (P, ...) batches (e.g. an LPIPS network).
         pairs: pairs per condition, >= 1.
         generator: CPU ``torch.Generator`` for the pair draw; default: a fresh one seeded with 0, so the result
             is reproducible.
@@ -115,8 +131,10 @@ def diversity(
     samples = check_floating_tensor(samples, "samples", min_ndim=3)
     check_finite(samples, "samples")
     check_positive_int(batch_size, "batch_size")
-    if not callable(distance) and distance not in _KINDS:
-        raise ValueError(f"distance must be one of {_KINDS} or a callable, got {distance!r}")
+    if not callable(distance):
+        distance = _kind(distance)
+        if distance not in _KINDS:
+            raise ValueError(f"distance must be one of {_KINDS} or a callable, got {distance!r}")
     conditions, per_condition = samples.shape[:2]
     if per_condition < 2:
         raise ValueError(

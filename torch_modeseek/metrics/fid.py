@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from torch_modeseek.metrics._accumulator import Accumulator
 from torch_modeseek.metrics._checks import MissingWeightsError, check_finite, check_floating_tensor
 
 __all__ = ["FID", "frechet_distance"]
@@ -80,7 +81,7 @@ def _load_torchscript(path: str | os.PathLike[str]) -> Callable[[torch.Tensor], 
     return extract
 
 
-class FID:
+class FID(Accumulator):
     """Frechet distance between Gaussian fits of real and generated features (lower = closer).
 
     ``update(x, real=...)`` accepts either precomputed features (N, F) or, with a feature network, images
@@ -113,7 +114,7 @@ class FID:
         if feature_extractor is not None and not callable(feature_extractor):
             raise TypeError(f"feature_extractor must be callable, got {type(feature_extractor).__name__}")
         self.feature_extractor = _load_torchscript(weights) if weights is not None else feature_extractor
-        self._stats: dict[str, dict[str, torch.Tensor]] = {}
+        super().__init__()  # per side: "<side>_sum", "<side>_outer", "<side>_count", summed over batches and ranks
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         x = check_floating_tensor(x, "x", min_ndim=2)
@@ -135,30 +136,22 @@ class FID:
         feats = self._features(x)
         side = "real" if real else "fake"
         width = feats.shape[1]
-        for other in self._stats.values():
-            if other["sum"].shape[0] != width:
+        for name in self._sums.names():
+            if name.endswith("_sum") and self._sums.local[name].shape[0] != width:
                 raise ValueError(
-                    f"{side} features have {width} dimensions but earlier ones had {other['sum'].shape[0]}"
+                    f"{side} features have {width} dimensions but earlier ones had {self._sums.local[name].shape[0]}"
                 )
-        if side not in self._stats:
-            self._stats[side] = {
-                "sum": torch.zeros(width, dtype=torch.float64, device=feats.device),
-                "outer": torch.zeros(width, width, dtype=torch.float64, device=feats.device),
-                "count": torch.zeros((), dtype=torch.int64, device=feats.device),
-            }
-        stats = self._stats[side]
-        feats = feats.to(stats["sum"].device)
-        stats["sum"] += feats.sum(dim=0)
-        stats["outer"] += feats.T @ feats
-        stats["count"] += feats.shape[0]
+        self._sums.add(f"{side}_sum", feats.sum(dim=0))
+        self._sums.add(f"{side}_outer", feats.T @ feats)
+        self._sums.add(f"{side}_count", torch.tensor(feats.shape[0], dtype=torch.int64, device=feats.device))
 
     def _gaussian(self, side: str) -> tuple[torch.Tensor, torch.Tensor]:
-        stats = self._stats.get(side)
-        n = int(stats["count"]) if stats is not None else 0
+        count = self._sums.get(f"{side}_count")
+        n = int(count) if count is not None else 0
         if n < 2:
             raise ValueError(f"FID.compute() needs at least 2 {side} samples, got {n}; call update(x, real=...) first")
-        mean = stats["sum"] / n
-        cov = (stats["outer"] - n * torch.outer(mean, mean)) / (n - 1)
+        mean = self._sums.get(f"{side}_sum") / n
+        cov = (self._sums.get(f"{side}_outer") - n * torch.outer(mean, mean)) / (n - 1)
         return mean, cov
 
     def compute(self) -> torch.Tensor:
@@ -169,33 +162,29 @@ class FID:
 
     def reset(self, *, real: bool = True) -> None:
         """Clear the generated statistics, and the real ones too unless ``real=False`` (to reuse them)."""
-        self._stats.pop("fake", None)
-        if real:
-            self._stats.pop("real", None)
+        sides = ("fake", "real") if real else ("fake",)
+        self._sums.reset([f"{side}_{part}" for side in sides for part in ("sum", "outer", "count")])
 
     def sync(self, process_group: Any = None) -> None:
-        """All-reduce (SUM) the statistics over ``process_group``; a no-op without torch.distributed.
+        """Sum the statistics over ``process_group`` (an all-reduce of copies); a no-op without torch.distributed.
 
-        Every rank must have updated both sides (same feature size); call once, after the last ``update``.
+        Every rank must have updated both sides (same feature size). Idempotent: calling it again counts nothing twice.
         """
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            for side in ("real", "fake"):
-                for value in self._stats[side].values():
-                    torch.distributed.all_reduce(value, group=process_group)
+        super().sync(process_group)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Accumulated statistics as flat ``{"real_sum": ..., "fake_count": ...}`` tensors (no network)."""
-        return {f"{side}_{k}": v.clone() for side, stats in self._stats.items() for k, v in stats.items()}
+        return self._sums.state_dict()
 
     def load_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`state_dict` returned."""
-        stats: dict[str, dict[str, torch.Tensor]] = {}
-        for key, value in state_dict.items():
+        sides: dict[str, set[str]] = {}
+        for key in state_dict:
             side, _, name = key.partition("_")
             if side not in ("real", "fake") or name not in ("sum", "outer", "count"):
                 raise ValueError(f"unexpected key {key!r} in FID state_dict")
-            stats.setdefault(side, {})[name] = value.clone()
-        for side, values in stats.items():
-            if len(values) != 3:
-                raise ValueError(f"FID state_dict has an incomplete {side} entry: {sorted(values)}")
-        self._stats = stats
+            sides.setdefault(side, set()).add(name)
+        for side, names in sides.items():
+            if len(names) != 3:
+                raise ValueError(f"FID state_dict has an incomplete {side} entry: {sorted(names)}")
+        self._sums.load_state_dict(state_dict)

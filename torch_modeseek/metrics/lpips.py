@@ -14,6 +14,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from torch_modeseek.metrics._accumulator import Accumulator
 from torch_modeseek.metrics._checks import MissingWeightsError, check_floating_tensor
 from torch_modeseek.metrics.diversity import diversity
 
@@ -141,15 +142,17 @@ def _load(path: str | os.PathLike[str], argument: str, net: str) -> dict[str, to
     return state
 
 
-class LPIPSDiversity:
+class LPIPSDiversity(Accumulator):
     """The paper's LPIPS diversity: mean LPIPS over random same-condition pairs (higher = more diverse).
 
     ``LPIPSDiversity(...)(samples)`` applies :func:`diversity` with LPIPS as the pair distance to samples of shape
-    (conditions, samples_per_condition, 3, H, W) (the paper: 50 samples and 50 pairs per condition). The distance
-    comes from ``network`` (any module ``(x1, x2) -> (P,)`` or ``(P, 1, 1, 1)``, e.g. ``lpips.LPIPS(net='alex')``),
-    or from two weight files for the built-in :class:`LPIPSNetwork`: ``linear_weights`` (LPIPS v0.1 ``alex.pth`` /
-    ``vgg.pth``) and ``backbone_weights`` (torchvision ``alexnet-owt-7be5be79.pth`` / ``vgg16-397923af.pth``).
-    With neither, :class:`MissingWeightsError` says which files are needed and which arguments take them.
+    (conditions, samples_per_condition, 3, H, W) (the paper: 50 samples and 50 pairs per condition). As the other
+    metrics, it also accumulates: ``update(samples)`` per batch of conditions, ``compute()``, ``reset()``, ``sync()``.
+    The distance comes from ``network`` (any module ``(x1, x2) -> (P,)`` or ``(P, 1, 1, 1)``, e.g.
+    ``lpips.LPIPS(net='alex')``), or from two weight files for the built-in :class:`LPIPSNetwork`: ``linear_weights``
+    (LPIPS v0.1 ``alex.pth`` / ``vgg.pth``) and ``backbone_weights`` (torchvision ``alexnet-owt-7be5be79.pth`` /
+    ``vgg16-397923af.pth``). With neither, :class:`MissingWeightsError` says which files are needed and which arguments
+    take them.
 
     Args:
         network: user distance module; excludes the weight files.
@@ -200,6 +203,7 @@ class LPIPSDiversity:
             )
             self.network = model
         self.pairs, self.generator, self.batch_size, self.normalize = pairs, generator, batch_size, bool(normalize)
+        super().__init__()  # "distance_sum" and "pairs" over the updates (and the ranks, after sync)
 
     def distance(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """LPIPS per pair of (P, 3, H, W) images; returns (P,)."""
@@ -218,3 +222,17 @@ class LPIPSDiversity:
         return diversity(
             samples, distance=self.distance, pairs=self.pairs, generator=self.generator, batch_size=self.batch_size
         )
+
+    def update(self, samples: torch.Tensor) -> None:
+        """Add the LPIPS of ``pairs`` random pairs per condition of a batch of conditions (C, S, 3, H, W)."""
+        mean = self(samples)
+        pairs = samples.shape[0] * self.pairs
+        self._sums.add("distance_sum", mean.double() * pairs)
+        self._sums.add("pairs", torch.tensor(pairs, dtype=torch.int64, device=mean.device))
+
+    def compute(self) -> torch.Tensor:
+        """Mean LPIPS over every pair of every update (of every rank after :meth:`sync`); 0-d float64."""
+        pairs = self._sums.get("pairs")
+        if pairs is None or int(pairs) == 0:
+            raise ValueError("LPIPSDiversity.compute() needs samples: call update(samples) first")
+        return self._sums.get("distance_sum") / pairs

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from torch_modeseek.metrics._accumulator import Accumulator, Result
 from torch_modeseek.metrics._checks import (
     NotFittedError,
     check_positive_int,
@@ -127,7 +128,7 @@ def two_sided_critical_value(significance_level: float) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class NDBResult:
+class NDBResult(Result):
     """Result of :meth:`NDB.compute`; bins are sorted by real-sample count, largest first.
 
     Attributes:
@@ -163,12 +164,8 @@ class NDBResult:
     num_real: int
     num_fake: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain Python values (lists for the per-bin tensors), ready for ``json.dump``."""
-        return {k: v.tolist() if torch.is_tensor(v) else v for k, v in vars(self).items()}
 
-
-class NDB:
+class NDB(Accumulator):
     """Number of statistically Different Bins and JSD between real and generated samples.
 
     ``fit(real)`` builds ``num_bins`` k-means bins on real samples (N, ...), flattened per sample: per-dimension
@@ -181,8 +178,8 @@ class NDB:
     convention is pixels in [0, 1] (see :func:`images_to_unit_range`).
 
     Distributed use: fit identical bins on every rank (same real data and seed, or ``load_state_dict`` of rank 0's
-    ``state_dict()``), ``update`` each rank's fakes, call :meth:`sync` once (an all-reduce SUM of the fake counts)
-    and then ``compute()`` on any rank.
+    ``state_dict()``), ``update`` each rank's fakes, call :meth:`sync` (an all-reduce SUM of the fake counts,
+    idempotent) and then ``compute()`` on any rank.
 
     Example:
         >>> real = torch.cat([torch.zeros(50, 2), torch.ones(50, 2)])
@@ -217,7 +214,8 @@ class NDB:
         self.seed = check_positive_int(seed, "seed", minimum=0)
         self.n_init = check_positive_int(n_init, "n_init")
         self.max_iter = check_positive_int(max_iter, "max_iter")
-        self._state: dict[str, Any] | None = None
+        self._state: dict[str, Any] | None = None  # the fitted bins: fixed once fit
+        super().__init__()  # the generated counts, summed over batches and ranks
 
     def _config(self) -> dict[str, Any]:
         keys = ("num_bins", "significance_level", "z_threshold", "whitening", "max_dims", "seed", "n_init", "max_iter")
@@ -271,9 +269,8 @@ class NDB:
             "std": std,
             "centers": result.centers[order].contiguous(),
             "real_counts": real_counts[order],
-            "fake_counts": torch.zeros(self.num_bins, dtype=torch.int64, device=x.device),
-            "num_fake": torch.zeros((), dtype=torch.int64, device=x.device),
         }
+        self.reset()
         return self
 
     def update(self, fake: torch.Tensor) -> None:
@@ -288,16 +285,17 @@ class NDB:
         centers = state["centers"]
         x = self._transform(x.to(device=centers.device, dtype=centers.dtype), state)
         labels, _ = assign_to_centers(x, centers)
-        state["fake_counts"] += torch.bincount(labels, minlength=self.num_bins)
-        state["num_fake"] += x.shape[0]
+        self._sums.add("fake_counts", torch.bincount(labels, minlength=self.num_bins))
+        self._sums.add("num_fake", torch.tensor(x.shape[0], dtype=torch.int64, device=centers.device))
 
     def compute(self) -> NDBResult:
         """Score the accumulated generated samples against the real bins."""
         state = self._fitted_state("compute")
-        num_fake = int(state["num_fake"])
-        if num_fake == 0:
+        fake_counts, num_fake_sum = self._sums.get("fake_counts"), self._sums.get("num_fake")
+        num_fake = 0 if num_fake_sum is None else int(num_fake_sum)
+        if fake_counts is None or num_fake == 0:
             raise ValueError("NDB.compute() needs generated samples: call NDB.update(fake) first")
-        real_counts, fake_counts, num_real = state["real_counts"], state["fake_counts"], state["num_real"]
+        real_counts, num_real = state["real_counts"], state["num_real"]
         z = two_proportion_z_test(real_counts, num_real, fake_counts, num_fake)
         different = z.abs() > self.z_threshold
         ndb = int(different.sum())
@@ -315,35 +313,37 @@ class NDB:
 
     def reset(self) -> None:
         """Clear the generated-sample counts; the fitted bins stay."""
-        if self._state is not None:
-            self._state["fake_counts"].zero_()
-            self._state["num_fake"].zero_()
+        self._sums.reset()
+        if self._state is not None:  # zero counts, so that a rank without fakes still joins the sync
+            device = self._state["centers"].device
+            self._sums.add("fake_counts", torch.zeros(self.num_bins, dtype=torch.int64, device=device))
+            self._sums.add("num_fake", torch.zeros((), dtype=torch.int64, device=device))
 
     def sync(self, process_group: Any = None) -> None:
-        """All-reduce (SUM) the generated counts over ``process_group``; a no-op without torch.distributed.
+        """Sum the generated counts over ``process_group`` (an all-reduce of a copy).
 
-        Call it once after the last ``update`` on every rank, before ``compute``: calling it twice double-counts.
+        A no-op without torch.distributed. Idempotent: calling it again, or after more updates, counts no sample twice.
         """
-        state = self._fitted_state("sync")
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(state["fake_counts"], group=process_group)
-            torch.distributed.all_reduce(state["num_fake"], group=process_group)
+        self._fitted_state("sync")
+        super().sync(process_group)
 
     def state_dict(self) -> dict[str, Any]:
         """Fitted bins, transform, counts and config (tensors and Python scalars, ``torch.save``-able)."""
         state = self._fitted_state("state_dict")
-        return {"config": self._config(), **{k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}}
+        bins = {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+        return {"config": self._config(), **bins, **self._sums.state_dict()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned; the config must equal this object's."""
         expected = {"config", "num_features", "num_real", "dims", "mean", "std", "centers", "real_counts"}
-        missing = expected - set(state_dict) | ({"fake_counts", "num_fake"} - set(state_dict))
+        missing = expected - set(state_dict)
         if missing:
             raise ValueError(f"state_dict is missing keys {sorted(missing)}")
         if state_dict["config"] != self._config():
             raise ValueError(f"state_dict was saved with config {state_dict['config']}, this NDB has {self._config()}")
-        state = {k: v for k, v in state_dict.items() if k != "config"}
-        centers = state["centers"]
+        centers = state_dict["centers"]
         if centers.ndim != 2 or centers.shape[0] != self.num_bins:
             raise ValueError(f"state_dict centers must have shape ({self.num_bins}, d), got {tuple(centers.shape)}")
-        self._state = {k: v.to(centers.device) if torch.is_tensor(v) and k != "dims" else v for k, v in state.items()}
+        place = {k: v.to(centers.device) if torch.is_tensor(v) and k != "dims" else v for k, v in state_dict.items()}
+        self._state = {k: place[k] for k in expected - {"config"}}
+        self._sums.load_state_dict({k: place[k] for k in ("fake_counts", "num_fake") if k in place})

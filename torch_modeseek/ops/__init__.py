@@ -7,7 +7,7 @@
 * ``"triton"``: fused Triton kernels registered as ``torch.library`` custom ops (:mod:`~torch_modeseek.ops._triton`),
   for CUDA tensors of dtype float16, bfloat16, float32 or float64. They compute the same values and gradients (in
   float32, or float64 for float64 inputs) in one pass over the inputs forward and, for L1, a backward that reads a
-  one-bit sign mask instead of the inputs.
+  two-bit-per-element mask (sign and tie) instead of the inputs.
 
 ``backend="auto"`` (the default) takes Triton when the tensors are on a CUDA device, Triton imports, and the input
 holds at least :data:`AUTO_MIN_NUMEL` elements; otherwise the reference. The environment variable
@@ -29,7 +29,9 @@ import torch
 from torch import Tensor
 
 from torch_modeseek._checks import BACKENDS, DISTANCES, check_choice, check_op_pair, check_sample_elements
+from torch_modeseek.kinds import kernel_id
 from torch_modeseek.ops import _reference
+from torch_modeseek.ops._limits import MAX_SAMPLES, SUPPORTED_DTYPES
 
 ENV_VAR = "TORCH_MODESEEK_BACKEND"
 
@@ -41,8 +43,6 @@ ENV_VAR = "TORCH_MODESEEK_BACKEND"
 #: ``backend="triton"``.
 AUTO_MIN_NUMEL = 1 << 16
 
-_TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_MAX_SAMPLES = 64  # the all-pairs kernels' limit, torch_modeseek.ops._triton.MAX_SAMPLES
 
 # Set by the interpreter tests only: lets CPU tensors take the Triton path when TRITON_INTERPRET=1.
 _TRITON_ON_CPU = False
@@ -75,7 +75,7 @@ def _unavailable(tensors: tuple[Tensor, ...]) -> str | None:
     for t in tensors:
         if not (t.is_cuda or _TRITON_ON_CPU):
             return f"the tensors are on {t.device.type}, and the Triton kernels run on CUDA devices only"
-        if t.dtype not in _TRITON_DTYPES:
+        if t.dtype not in SUPPORTED_DTYPES:
             return f"the Triton kernels support float16, bfloat16, float32 and float64; got {t.dtype}"
     state = _load_triton()
     return state if isinstance(state, str) else None
@@ -93,18 +93,22 @@ def _requested(backend: str) -> str:
     return env
 
 
-def _choose(backend: str, tensors: tuple[Tensor, ...], samples: int = 0) -> str:
+def _choose(backend: str, tensors: tuple[Tensor, ...], samples: int = 0, kind: str | None = None) -> str:
     requested = _requested(backend)
     if requested == "torch" or any(t.numel() == 0 for t in tensors):
         return "torch"
+    if kind is not None and kernel_id(kind) is None:  # a kind that runs on the reference only
+        if requested == "triton":
+            raise RuntimeError(f"backend='triton' cannot run: the distance kind {kind!r} has no Triton kernel")
+        return "torch"
     if requested == "triton":
         reason = _unavailable(tensors)
-        if reason is None and samples > _MAX_SAMPLES:
-            reason = f"the all-pairs kernels support S <= {_MAX_SAMPLES} samples; got S={samples}"
+        if reason is None and samples > MAX_SAMPLES:
+            reason = f"the all-pairs kernels support S <= {MAX_SAMPLES} samples; got S={samples}"
         if reason is not None:
             raise RuntimeError(f"backend='triton' cannot run: {reason}")
         return "triton"
-    if not tensors or tensors[0].numel() < AUTO_MIN_NUMEL or samples > _MAX_SAMPLES:
+    if not tensors or tensors[0].numel() < AUTO_MIN_NUMEL or samples > MAX_SAMPLES:
         return "torch"
     return "torch" if _unavailable(tensors) is not None else "triton"
 
@@ -166,14 +170,27 @@ def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1", *, backend: str = 
         >>> import torch
         >>> x1 = torch.zeros(2, 3, requires_grad=True)
         >>> paired_distance(x1, torch.ones(2, 3))
-        tensor([1., 1.], grad_fn=<MeanBackward1>)
+        tensor([1., 1.], grad_fn=<_MeanAbsoluteBackward>)
         >>> paired_distance(x1, torch.ones(2, 3)).sum().backward()
     """
     check_choice("kind", kind, DISTANCES)
-    x1, x2 = check_op_pair(x1, x2)
+    check_op_pair(x1, x2)
     check_sample_elements("x1", x1, 1)
     check_sample_elements("x2", x2, 1)
-    if _choose(backend, (x1, x2)) == "triton":
+    return paired_distance_prechecked(x1, x2, kind, backend)
+
+
+def paired_distance_prechecked(x1: Tensor, x2: Tensor, kind: str, backend: str) -> Tensor:
+    """:func:`paired_distance` for inputs the caller has already checked (the loss checks all of its inputs once).
+
+    ``x1`` and ``x2``: floating tensors of one shape with elements in every sample, on one device; ``kind`` a
+    built-in name. Mixed dtypes are promoted here, as torch promotes them (float32 with float64 gives float64), so
+    every backend computes and returns in the same dtype; ``backend`` is resolved here.
+    """
+    if x1.dtype != x2.dtype:
+        dtype = torch.promote_types(x1.dtype, x2.dtype)
+        x1, x2 = x1.to(dtype), x2.to(dtype)
+    if _choose(backend, (x1, x2), kind=kind) == "triton":
         return _load_triton().paired_distance(x1, x2, kind)  # type: ignore[union-attr]
     return _reference.paired_distance(x1, x2, kind)
 
@@ -208,9 +225,51 @@ def pairwise_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> 
     """
     check_choice("kind", kind, DISTANCES)
     check_sample_elements("x", x, 2)
-    if _choose(backend, (x,), samples=x.shape[0]) == "triton":
+    if _choose(backend, (x,), samples=x.shape[0], kind=kind) == "triton":
         return _load_triton().pairwise_distance(x, kind)  # type: ignore[union-attr]
     return _reference.pairwise_distance(x, kind)
 
 
-__all__ = ["AUTO_MIN_NUMEL", "ENV_VAR", "paired_distance", "pairwise_distance", "resolve_backend"]
+def upper_pair_distance(x: Tensor, kind: str = "l1", *, backend: str = "auto") -> Tensor:
+    """Distances of the S(S-1)/2 pairs i < j of the samples of each condition: what the all-pairs loss uses.
+
+    The reference computes the pairs directly; the Triton kernels compute the whole matrix (reading ``x`` once) and
+    the triangle is gathered from it on the device.
+
+    Args:
+        x: (S, B, ...) floating tensor: S samples for each of B conditions.
+        kind: as in :func:`paired_distance`.
+        backend: as in :func:`pairwise_distance`.
+
+    Returns:
+        (B, S(S-1)/2) distances, pair columns in the order of :func:`torch_modeseek.pairing.upper_pairs`.
+
+    Raises:
+        ValueError: as in :func:`pairwise_distance`.
+        RuntimeError: ``backend="triton"`` and the kernels cannot run.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[[0.0]], [[1.0]], [[3.0]]], requires_grad=True)  # S=3, B=1
+        >>> d = upper_pair_distance(x)  # pairs (0, 1), (0, 2), (1, 2)
+        >>> d.tolist()
+        [[1.0, 3.0, 2.0]]
+        >>> d.sum().backward()
+    """
+    check_choice("kind", kind, DISTANCES)
+    check_sample_elements("x", x, 2)
+    if _choose(backend, (x,), samples=x.shape[0], kind=kind) == "triton":
+        full = _load_triton().pairwise_distance(x, kind)  # type: ignore[union-attr]
+        rows, cols = torch.triu_indices(x.shape[0], x.shape[0], 1, device=full.device)  # on the device: no copy
+        return full[:, rows, cols]
+    return _reference.upper_pair_distance(x, kind)
+
+
+__all__ = [
+    "AUTO_MIN_NUMEL",
+    "ENV_VAR",
+    "paired_distance",
+    "pairwise_distance",
+    "resolve_backend",
+    "upper_pair_distance",
+]

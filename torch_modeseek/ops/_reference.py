@@ -15,13 +15,14 @@ intermediate as small as the gradient itself.
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from torch_modeseek._checks import compute_dtype
+from torch_modeseek.pairing import upper_pairs
 
 # Below this mean square, sqrt is evaluated at the floor instead: sqrt's derivative is infinite at 0 and would turn an
 # exact tie (x1 == x2) into a NaN gradient. The clamp passes no gradient there, which is the limit from above.
@@ -114,40 +115,127 @@ class _SquaredDistance(torch.autograd.Function):
         return grad_a, (grad_b if ctx.needs_input_grad[1] else None), None
 
 
+def _l1_forward(x1: Tensor, x2: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    a = x1 if x1.dtype == dtype else x1.to(dtype)  # (a no-op .to still costs host time)
+    b = x2 if x2.dtype == dtype else x2.to(dtype)
+    diff = b - a
+    return _mean_over_features(diff.abs()), diff
+
+
+def _l1_backward(diff: Tensor, grad: Tensor, need1: bool, need2: bool) -> tuple[Tensor | None, Tensor | None]:
+    dims = _feature_dims(diff)
+    coef = (grad / math.prod(diff.shape[1:])).view((-1,) + (1,) * len(dims)) if dims else grad
+    grad2 = torch.sign(diff).mul_(coef)  # in place: a broadcasting out-of-place product is ~30x slower on a CPU
+    return (-grad2 if need1 else None), (grad2 if need2 else None)  # (autograd casts to the inputs' dtypes)
+
+
+class _MeanAbsolute(torch.autograd.Function):
+    """``"l1"``: ``mean |x2 - x1|`` per row in ``dtype``, with fewer and cheaper full-size tensors than autograd's.
+
+    Autograd of ``(x2 - x1).abs().mean()`` keeps the difference for the backward and makes five more full-size
+    tensors per step (``|d|``, the mean's expanded gradient, ``sgn(d)``, their product, its negation), the product
+    an out-of-place broadcast. This keeps the difference too, and makes three more: ``|d|`` (freed in the forward),
+    ``sign(d)`` scaled in place into the gradient of ``x2``, and its negation for ``x1`` only when ``x1`` needs it.
+    Values and gradients are the plain formula's, bit for bit. (Recomputing the difference in the backward instead
+    of keeping it saves its memory but costs a pass, which made the whole loss slower than eager at 16x3x64x64.)
+
+    The class has the classic ``forward(ctx, ...)``: ``Function.apply`` binds the arguments of a class with
+    ``setup_context`` through ``inspect.signature`` on every call (~40 us of host time), so
+    :class:`_MeanAbsoluteTransformable`, its twin for torch.func transforms (``vmap``, ``grad``), is used only there.
+    """
+
+    @staticmethod
+    def forward(ctx, x1: Tensor, x2: Tensor, dtype: torch.dtype) -> Tensor:
+        dist, diff = _l1_forward(x1, x2, dtype)
+        ctx.save_for_backward(diff)
+        return dist
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        (diff,) = ctx.saved_tensors
+        return (*_l1_backward(diff, grad, *ctx.needs_input_grad[:2]), None)
+
+
+class _MeanAbsoluteTransformable(torch.autograd.Function):
+    """:class:`_MeanAbsolute` with ``setup_context``, which torch.func transforms need."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x1: Tensor, x2: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        return _l1_forward(x1, x2, dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(output[1])
+        ctx.mark_non_differentiable(output[1])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_diff: Tensor | None) -> tuple[Tensor | None, Tensor | None, None]:
+        (diff,) = ctx.saved_tensors
+        return (*_l1_backward(diff, grad, *ctx.needs_input_grad[:2]), None)
+
+
+def _mean_absolute(x1: Tensor, x2: Tensor, dtype: torch.dtype) -> Tensor:
+    if torch._C._are_functorch_transforms_active():
+        return _MeanAbsoluteTransformable.apply(x1, x2, dtype)[0]
+    return _MeanAbsolute.apply(x1, x2, dtype)
+
+
+def _cosine(x1: Tensor, x2: Tensor, dtype: torch.dtype) -> Tensor:
+    a = x1 if x1.dtype == dtype else x1.to(dtype)  # (a no-op .to still costs host time)
+    b = x2 if x2.dtype == dtype else x2.to(dtype)
+    dot = _sum_over_features(a * b)
+    norm_a = _sum_over_features(a * a).clamp_min(_COSINE_EPS**2).sqrt()
+    norm_b = _sum_over_features(b * b).clamp_min(_COSINE_EPS**2).sqrt()
+    return 1.0 - dot / (norm_a * norm_b)
+
+
+def _squared(kind: str) -> Callable[[Tensor, Tensor, torch.dtype], Tensor]:
+    def distance(x1: Tensor, x2: Tensor, dtype: torch.dtype) -> Tensor:
+        return _SquaredDistance.apply(x1.to(dtype), x2.to(dtype), kind)[0]
+
+    return distance
+
+
+#: The reference function of each kind of :data:`torch_modeseek.kinds.KINDS`: ``(x1, x2, dtype) -> (B,)`` in
+#: ``dtype``, float32 or wider (a test checks that the two registries name the same kinds).
+REFERENCE: dict[str, Callable[[Tensor, Tensor, torch.dtype], Tensor]] = {
+    "l1": _mean_absolute,
+    "l2": _squared("l2"),
+    "mse": _squared("mse"),
+    "cosine": _cosine,
+}
+
+
 def paired_distance(x1: Tensor, x2: Tensor, kind: str = "l1") -> Tensor:
     """Per-sample distance between ``x1[i]`` and ``x2[i]``: (B, ...) x (B, ...) -> (B,).
 
     ``"l1"`` mean absolute difference, ``"mse"`` mean squared difference, ``"l2"`` its square root, ``"cosine"`` one
-    minus the cosine similarity of the flattened samples.
+    minus the cosine similarity of the flattened samples (:data:`torch_modeseek.kinds.KINDS`).
     """
-    dtype = compute_dtype(x1, x2)
-    a, b = x1.to(dtype), x2.to(dtype)
-    if kind == "cosine":
-        dot = _sum_over_features(a * b)
-        norm_a = _sum_over_features(a * a).clamp_min(_COSINE_EPS**2).sqrt()
-        norm_b = _sum_over_features(b * b).clamp_min(_COSINE_EPS**2).sqrt()
-        return 1.0 - dot / (norm_a * norm_b)
-    if kind == "l1":
-        return _mean_over_features((b - a).abs())
-    if kind in ("mse", "l2"):
-        return _SquaredDistance.apply(a, b, kind)[0]
-    raise ValueError(f"unknown distance kind {kind!r}")
+    try:
+        distance = REFERENCE[kind]
+    except KeyError:
+        raise ValueError(f"unknown distance kind {kind!r}") from None
+    return distance(x1, x2, compute_dtype(x1, x2))
+
+
+def upper_pair_distance(x: Tensor, kind: str = "l1") -> Tensor:
+    """Distances of the pairs i < j of the samples of each condition: x (S, B, ...) -> (B, S(S-1)/2).
+
+    Pair columns in the order of :func:`torch_modeseek.pairing.upper_pairs`. Computed pair by pair, so the working
+    memory stays that of one pair whatever S is.
+    """
+    return torch.stack([paired_distance(x[i], x[j], kind) for i, j in upper_pairs(x.shape[0])], dim=1)
 
 
 def pairwise_distance(x: Tensor, kind: str = "l1") -> Tensor:
-    """Distances between all samples of each condition: x of shape (S, B, ...) -> (B, S, S), zero diagonal.
-
-    Computed pair by pair (S(S-1)/2 paired distances), so the working memory stays that of one pair whatever S is.
-    """
+    """Distances between all samples of each condition: x of shape (S, B, ...) -> (B, S, S), zero diagonal."""
     samples, batch = x.shape[0], x.shape[1]
     pairs = upper_pairs(samples)
-    upper = torch.stack([paired_distance(x[i], x[j], kind) for i, j in pairs], dim=1)  # (B, P)
+    upper = upper_pair_distance(x, kind)  # (B, P)
     above = torch.tensor([i * samples + j for i, j in pairs], device=x.device)
     below = torch.tensor([j * samples + i for i, j in pairs], device=x.device)
     flat = upper.new_zeros(batch, samples * samples).index_add(1, above, upper).index_add(1, below, upper)
     return flat.view(batch, samples, samples)
-
-
-def upper_pairs(samples: int) -> list[tuple[int, int]]:
-    """The S(S-1)/2 index pairs (i, j), i < j, in row-major order (the order of ``torch.triu_indices(S, S, 1)``)."""
-    return list(itertools.combinations(range(samples), 2))

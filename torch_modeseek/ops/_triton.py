@@ -5,16 +5,16 @@ Imported lazily by :mod:`torch_modeseek.ops` when the Triton backend is chosen. 
 :mod:`._triton_launch`. Four ops are registered with ``torch.library`` so
 that ``torch.compile(fullgraph=True)`` traces the loss with them as opaque graph nodes:
 
-* ``torch_modeseek::paired_distance(x1, x2, kind) -> (dist (B,), sums (B, 3), signs, ties)``
-* ``torch_modeseek::paired_distance_backward(grad, x1, x2, [dist, sums, signs, ties], kind, need1, need2)
+* ``torch_modeseek::paired_distance(x1, x2, kind) -> (dist (B,), sums (B, 3), signs, live)``
+* ``torch_modeseek::paired_distance_backward(grad, x1, x2, [dist, sums, signs, live], kind, need1, need2)
   -> (grad_x1, grad_x2)``
 * ``torch_modeseek::pairwise_distance(x, kind) -> (dist (B, S, S), sums (B, S, S))``
 * ``torch_modeseek::pairwise_distance_backward(grad, x, dist, sums, kind) -> grad_x``
 
-The extra forward outputs are what the backward needs (row sums; for L1 the sign words and tie flags); only the first
-is differentiable. In eager mode the same launchers run inside a plain ``torch.autograd.Function`` instead: the custom
-op dispatcher costs about three times its host time per call (measured ~40 us against ~13 us on a CPU host), and host
-time is what small inputs pay for.
+The extra forward outputs are what the backward needs (row sums; for L1 the sign and live bits, two per element);
+only the first is differentiable. In eager mode the same launchers run inside a plain ``torch.autograd.Function``
+instead: the custom op dispatcher costs about three times its host time per call (measured ~40 us against ~13 us on a
+CPU host), and host time is what small inputs pay for.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from torch_modeseek.ops import _triton_launch as L
 
 @torch.library.custom_op("torch_modeseek::paired_distance", mutates_args=())
 def paired_distance_op(x1: Tensor, x2: Tensor, kind: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Per-sample distance (B,), row sums (B, 3), and for L1 the packed signs and tie flags (else empty)."""
+    """Per-sample distance (B,), row sums (B, 3), and for L1 the packed sign and live bits (else empty)."""
     return L.paired_forward(x1, x2, kind)
 
 

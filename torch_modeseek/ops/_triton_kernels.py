@@ -6,7 +6,8 @@ Every kernel reads the samples as rows of ``n`` elements in memory order: a samp
 load is upcast at once to the accumulation type (float32, or float64 for float64 inputs), and per-row sums are
 reduced in a fixed order without atomics, so results are deterministic.
 
-Kinds are numbered as in ``KINDS``: 0 ``"l1"``, 1 ``"mse"``, 2 ``"l2"``, 3 ``"cosine"``.
+Each kind is the branch of its ``kernel`` id in :data:`torch_modeseek.kinds.KINDS` (the constants ``L1``, ``MSE``,
+``L2``, ``COSINE`` below are read from it; the launchers pass the id as ``KIND``).
 
 MSE and L2 keep two sums of squares: the plain one, ``sum d^2``, and ``sum (d * BIG)^2`` with ``BIG`` a power of two
 (2^-90 for float32 accumulation, 2^-600 for float64). Where the plain sum overflowed (``> HUGE``, the largest finite
@@ -17,11 +18,13 @@ are negligible next to a total beyond ``HUGE``. The MSE and L2 gradients are for
 (``p (x1 - x2)``, not ``p x1 - p x2``, which cancels where the values are large next to their differences), and L2's
 divide by the distance before the mean's ``1 / n``, so that no coefficient underflows for large distances.
 
-Paired L1 keeps, instead of the inputs, one sign bit per element (bit set where ``x1 > x2``: the gradient of ``x1``
-is positive there) packed into int32 words, plus one tie flag per tile of ``BLOCK`` elements that records whether the
-tile holds an element with ``x1 == x2`` (or a NaN). The backward expands the bits; only tiles with a tie re-read the
-inputs, where the reference's gradient ``sign(x1 - x2) = 0`` must be reproduced. So the L1 backward moves
-``n / 8`` bytes of mask plus the two gradients, instead of both inputs at full width.
+Paired L1 keeps, instead of the inputs, two bits per element packed into int32 words: a sign bit (set where
+``x1 > x2``: the gradient of ``x1`` is positive there) and a live bit (set where ``x1 != x2``, that is where the
+reference's ``sign(x1 - x2)`` is not zero; clear at exact ties and at NaN). The backward expands them into
+``g / n * {+1, -1, 0}`` without reading the inputs, so the L1 backward moves ``n / 4`` bytes of mask plus the two
+gradients, however many elements tie. (Ties are common in real generators: saturated tanh outputs are exactly +-1 in
+bfloat16 and float16, ReLU outputs exactly 0. One bit per element cannot hold the three states; a design that
+re-reads the inputs of tiles with a tie moves up to twice the bytes when ties are spread out.)
 
 The all-pairs kernels live in :mod:`._triton_pairwise_kernels` and share :func:`_finish` with the paired ones. Both
 modules import without Triton (the kernels are then plain, unusable functions), so that the package's doctest
@@ -32,20 +35,29 @@ collection and its Triton-free installs never fail on them.
 
 from __future__ import annotations
 
+from torch_modeseek.kinds import KINDS
+
 try:
     import triton
     import triton.language as tl
 
     jit = triton.jit
+    _HAVE_TRITON = True
 except ImportError:  # pragma: no cover - exercised by the Triton-free CI run
+    _HAVE_TRITON = False
 
     def jit(fn):  # type: ignore[no-redef]
         """Leave ``fn`` undecorated: without Triton the kernels are never launched."""
         return fn
 
 
-KINDS = ("l1", "mse", "l2", "cosine")
-_L1, _MSE, _L2, _COSINE = 0, 1, 2, 3
+def _kind(name: str):  # -> tl.constexpr (an int without Triton)
+    """The kernel id of the kind ``name``, as a compile-time constant the kernels can compare ``KIND`` with."""
+    kernel = KINDS[name].kernel
+    return tl.constexpr(kernel) if _HAVE_TRITON else kernel
+
+
+L1, MSE, L2, COSINE = _kind("l1"), _kind("mse"), _kind("l2"), _kind("cosine")
 
 
 @jit
@@ -61,16 +73,16 @@ def _finish(s0, s1, s2, n, KIND: tl.constexpr, UNBIG: tl.constexpr, HUGE: tl.con
     Cosine: dot product and the two squared norms. MSE, L2: the plain and the scaled sums of squares (``s2`` unused).
     L1: ``s0`` only.
     """
-    if KIND == 3:
+    if KIND == COSINE:
         # Norms floored at 1e-8 (as the sum of squares at 1e-16), as in torch.nn.functional.cosine_similarity.
         na = _sqrt(tl.maximum(s1, 1e-16, propagate_nan=tl.PropagateNan.ALL))
         nb = _sqrt(tl.maximum(s2, 1e-16, propagate_nan=tl.PropagateNan.ALL))
         d = 1.0 - s0 / (na * nb)
-    elif KIND == 0:
+    elif KIND == L1:
         d = s0 / n
     else:
         over = s0 > HUGE  # the plain sum overflowed: take the scaled one
-        if KIND == 2:
+        if KIND == L2:
             # Floor: float32's smallest normal, so an exact tie gives a finite (zero) gradient.
             # propagate_nan: the default tl.maximum returns the floor for a NaN sum, a finite distance from NaN input
             floored = tl.maximum(s0 / n, 1.1754943508222875e-38, propagate_nan=tl.PropagateNan.ALL)
@@ -87,7 +99,7 @@ def _paired_fwd(
     stats_ptr,
     out_ptr,
     sign_ptr,
-    tie_ptr,
+    live_ptr,
     n,
     row1,
     row2,
@@ -103,8 +115,8 @@ def _paired_fwd(
 ):
     """Program (b, s): tiles [s * tiles_per_split, ...) of row b -> sums in ``stats[b, s, 0:3]``.
 
-    With ``FINAL`` (one split per row) it also writes the distance ``out[b]``. For L1 it writes the sign words and
-    tie flags of its tiles.
+    With ``FINAL`` (one split per row) it also writes the distance ``out[b]``. For L1 it writes the sign and live words
+    of its tiles.
     """
     b = tl.program_id(0).to(tl.int64)
     s = tl.program_id(1).to(tl.int64)
@@ -122,19 +134,19 @@ def _paired_fwd(
         inside = offs < n
         a = tl.load(x1_ptr + b * row1 + offs, mask=inside, other=0.0).to(ACC)
         c = tl.load(x2_ptr + b * row2 + offs, mask=inside, other=0.0).to(ACC)
-        if KIND == 3:
+        if KIND == COSINE:
             acc0 += a * c
             acc1 += a * a
             acc2 += c * c
         else:
             d = c - a
-            if KIND == 0:
+            if KIND == L1:
                 acc0 += tl.abs(d)
                 above = a > c
-                tie = inside & ~(above | (a < c))
-                tile = b * tiles_per_row + t
-                tl.store(sign_ptr + tile * (BLOCK // 32) + words, tl.sum(above.to(tl.int32) << lanes[None, :], axis=1))
-                tl.store(tie_ptr + tile, tl.max(tl.max(tie.to(tl.int8), axis=1), axis=0))
+                live = above | (a < c)  # false at ties and NaN: torch's sign(x1 - x2) is 0 at both
+                word = (b * tiles_per_row + t) * (BLOCK // 32) + words
+                tl.store(sign_ptr + word, tl.sum(above.to(tl.int32) << lanes[None, :], axis=1))
+                tl.store(live_ptr + word, tl.sum(live.to(tl.int32) << lanes[None, :], axis=1))
             else:
                 acc0 += d * d
                 e = d * BIG
@@ -188,7 +200,7 @@ def _paired_bwd(
     stats_ptr,
     out_ptr,
     sign_ptr,
-    tie_ptr,
+    live_ptr,
     g1_ptr,
     g2_ptr,
     n,
@@ -205,7 +217,7 @@ def _paired_bwd(
     """Program (b, p): gradients of tiles [p * tiles_per_prog, ...) of row b, for the upstream gradient ``g[b]``.
 
     Gradient rows are dense (row stride ``n``), in the inputs' memory order. L1: ``g1 = g / n * sign(x1 - x2)`` from
-    the sign words (inputs re-read only in tiles with a tie); MSE and L2: ``g1 = p (x1 - x2)`` with ``p = 2 g / n``,
+    the sign and live words alone (the inputs are not read); MSE and L2: ``g1 = p (x1 - x2)`` with ``p = 2 g / n``,
     or ``g / d`` for L2 and the product divided by ``n`` afterwards (no coefficient underflows for large distances);
     cosine: ``g1 = p a + q c`` and ``g2 = q a + r c`` with per-row coefficients from the forward's sums. For L1, MSE
     and L2 ``g2 = -g1``.
@@ -217,7 +229,7 @@ def _paired_bwd(
     local = words[:, None] * 32 + lanes[None, :]
     g = tl.load(g_ptr + b * g_stride).to(ACC)
     s0 = tl.load(stats_ptr + b * 3)
-    if KIND == 3:
+    if KIND == COSINE:
         na2 = tl.load(stats_ptr + b * 3 + 1)
         nb2 = tl.load(stats_ptr + b * 3 + 2)
         na = _sqrt(tl.maximum(na2, 1e-16))
@@ -227,7 +239,7 @@ def _paired_bwd(
         pa = tl.where(na2 >= 1e-16, g * cos / (na * na), 0.0)
         q = -g / (na * nb)
         rb = tl.where(nb2 >= 1e-16, g * cos / (nb * nb), 0.0)
-    elif KIND == 2:
+    elif KIND == L2:
         dist = tl.load(out_ptr + b)
         pa = tl.where(s0 / n >= 1.1754943508222875e-38, g / dist, 0.0)  # / n per element: no underflow
         q = -pa
@@ -242,27 +254,21 @@ def _paired_bwd(
     for t in range(first, last):
         offs = t * BLOCK + local
         inside = offs < n
-        if KIND == 0:
-            tile = b * tiles_per_row + t
-            bits = (tl.load(sign_ptr + tile * (BLOCK // 32) + words)[:, None] >> lanes[None, :]) & 1
-            grad = tl.where(bits != 0, scale, -scale)
-            # (The flag is broadcast explicitly: the interpreter rejects a scalar & block mask.)
-            tied = inside & ((tl.load(tie_ptr + tile).to(tl.int32) + tl.zeros_like(local)) != 0)
-            # Predicated off in tie-free tiles: no memory traffic there.
-            a = tl.load(x1_ptr + b * row1 + offs, mask=tied, other=0.0).to(ACC)
-            c = tl.load(x2_ptr + b * row2 + offs, mask=tied, other=0.0).to(ACC)
-            exact = tl.where(a > c, scale, tl.where(a < c, -scale, 0.0))
-            g1 = tl.where(tied, exact, grad)
+        if KIND == L1:
+            word = (b * tiles_per_row + t) * (BLOCK // 32) + words
+            bits = (tl.load(sign_ptr + word)[:, None] >> lanes[None, :]) & 1
+            live = (tl.load(live_ptr + word)[:, None] >> lanes[None, :]) & 1
+            g1 = tl.where(live != 0, tl.where(bits != 0, scale, -scale), 0.0)
             g2 = -g1
         else:
             a = tl.load(x1_ptr + b * row1 + offs, mask=inside, other=0.0).to(ACC)
             c = tl.load(x2_ptr + b * row2 + offs, mask=inside, other=0.0).to(ACC)
-            if KIND == 3:
+            if KIND == COSINE:
                 g1 = pa * a + q * c
                 g2 = q * a + rb * c
             else:  # the difference first: exact gradients where the values are large next to their difference
                 g1 = pa * (a - c)
-                if KIND == 2:
+                if KIND == L2:
                     g1 = g1 / n
                 g2 = -g1
         if WRITE1:

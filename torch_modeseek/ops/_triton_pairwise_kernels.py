@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from torch_modeseek.ops._triton_kernels import _finish, _sqrt, jit
+from torch_modeseek.ops._triton_kernels import COSINE, L1, L2, _finish, _sqrt, jit
 
 with contextlib.suppress(ImportError):  # without Triton the kernels are plain functions, never launched
     import triton.language as tl
@@ -58,9 +58,9 @@ def _pairwise_fwd(
         offs = k0 + k
         m = (i[:, None] < samples) & (offs[None, :] < stop)
         xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
-        if KIND == 3:
+        if KIND == COSINE:
             term = xt[:, None, :] * xt[None, :, :]
-        elif KIND == 0:
+        elif KIND == L1:
             term = tl.abs(xt[:, None, :] - xt[None, :, :])
         else:
             d = xt[:, None, :] - xt[None, :, :]
@@ -97,7 +97,7 @@ def _pairwise_store(
     """
     i = tl.arange(0, S)
     diag = i[:, None] == i[None, :]
-    if KIND == 3:
+    if KIND == COSINE:
         sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
         d = _finish(raw, sq[:, None], sq[None, :], n, KIND, UNBIG, HUGE)
     else:
@@ -174,21 +174,22 @@ def _pairwise_bwd(
     valid = (i[:, None] < samples) & (i[None, :] < samples)
     diag = i[:, None] == i[None, :]
     gsrc = g_ptr + b * gs0
-    gij = tl.load(gsrc + i[:, None] * gs1 + i[None, :] * gs2, mask=valid, other=0.0).to(ACC)
-    gji = tl.load(gsrc + i[None, :] * gs1 + i[:, None] * gs2, mask=valid, other=0.0).to(ACC)
+    i64 = i.to(tl.int64)  # the upstream gradient may sit at any strides: 64-bit offsets
+    gij = tl.load(gsrc + i64[:, None] * gs1 + i64[None, :] * gs2, mask=valid, other=0.0).to(ACC)
+    gji = tl.load(gsrc + i64[None, :] * gs1 + i64[:, None] * gs2, mask=valid, other=0.0).to(ACC)
     w = tl.where(diag, 0.0, gij + gji)
     src = b * samples * samples + i[:, None] * samples + i[None, :]
     raw = tl.load(raw_ptr + src, mask=valid, other=0.0)
-    if KIND == 0:
+    if KIND == L1:
         a = w / n
-    elif KIND == 3:
+    elif KIND == COSINE:
         sq = tl.sum(tl.where(diag, raw, 0.0), axis=1)
         norm = _sqrt(tl.maximum(sq, 1e-16))
         inv = 1.0 / (norm[:, None] * norm[None, :])
         self_term = tl.where(sq >= 1e-16, tl.sum(w * raw * inv, axis=1) / (norm * norm), 0.0)
         a = tl.where(diag, self_term[:, None], -w * inv)
     else:
-        if KIND == 2:
+        if KIND == L2:
             dist = tl.load(out_ptr + src, mask=valid, other=1.0)
             live = (~diag) & (raw / n >= 1.1754943508222875e-38)
             a = tl.where(live, w / tl.where(live, dist, 1.0), 0.0)  # n times the coefficient: divided below
@@ -202,14 +203,14 @@ def _pairwise_bwd(
         offs = k0 + k
         m = (i[:, None] < samples) & (offs[None, :] < stop)
         xt = tl.load(rows + offs[None, :], mask=m, other=0.0).to(ACC)
-        if KIND == 3:
+        if KIND == COSINE:
             gx = tl.sum(a[:, :, None] * xt[None, :, :], axis=1)
         else:
             diff = xt[:, None, :] - xt[None, :, :]
-            if KIND == 0:
+            if KIND == L1:
                 gx = tl.sum(a[:, :, None] * tl.where(diff > 0, 1.0, tl.where(diff < 0, -1.0, 0.0)), axis=1)
             else:
                 gx = tl.sum(a[:, :, None] * diff, axis=1)
-                if KIND == 2:
+                if KIND == L2:
                     gx = gx / n
         tl.store(dst + offs[None, :], gx, mask=m)

@@ -35,10 +35,11 @@ def _images(folder: Path) -> list[Path]:
 class UnpairedFolders(Dataset):
     """Items ``(a, b)``: image ``index`` of domain A and an image of domain B, (3, S, S) each in [-1, 1].
 
-    As DRIT's unpaired loader: the dataset is as long as the larger domain; item ``i`` takes A image ``i mod |A|``
-    and, with a seed (training), a random B image, a random ``crop_size`` crop of the ``load_size`` resize (shorter
-    side, aspect kept) and a random flip; without a seed (evaluation), B image ``i mod |B|`` with DRIT's test
-    transform, the same resize and a centred ``crop_size`` crop.
+    Like DRIT's unpaired loader in length and pairing: the dataset is as long as the larger domain; item ``i`` takes A
+    image ``i mod |A|`` and, with a seed (training), a random B image, a random ``crop_size`` crop of the ``load_size``
+    resize (shorter side, aspect kept, bilinear) and a random flip; without a seed (evaluation), B image ``i mod |B|``,
+    the same resize and a centred ``crop_size`` crop. A known difference: DRIT itself resizes to a ``load_size`` square
+    with bicubic interpolation.
 
     Args:
         root: the dataset folder (see :data:`UNPAIRED_LAYOUT`).
