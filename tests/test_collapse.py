@@ -1,8 +1,11 @@
 """The toy of examples/toy_mixture.py: the plain conditional GAN collapses, the mode-seeking term widens its coverage.
 
-Measured (CPU, one thread, torch 2.13), mean modes hit per condition out of 4:
-seed 0: 1.00 without, 2.00 with (quality 1.00 / 0.89); seed 1: 1.00 without, 2.25 with (quality 1.00 / 0.74).
-Over seeds 0-5 the plain GAN hits 1.00-1.50 and the regularized one 1.75-2.25 (see the example's docstring).
+Measured (one thread, torch 2.13), mean modes hit per condition out of 4, without / with the term:
+- AMD EPYC: seed 0 1.00 / 2.00 (quality 1.00 / 0.89), seed 1 1.00 / 2.25 (1.00 / 0.74);
+- Intel Xeon: seed 0 1.00 / 1.75 (1.00 / 0.80), seed 1 1.75 / 2.25 (0.92 / 0.83).
+Each run is deterministic on one CPU, but the CPUs round differently and the trajectories part, so single runs are
+compared only in direction (the term always adds modes) and the thresholds hold the two seeds' means. Over seeds 0-5
+the plain GAN averages 1.25 (AMD) and 1.21 (Intel) modes, the regularized one 2.08 on both (the example's docstring).
 """
 
 from __future__ import annotations
@@ -33,18 +36,19 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_mode_seeking_term_counters_collapse(toy, seed):
-    plain = toy.count_modes(toy.train(seed, ms_weight=0.0))
-    regularized = toy.count_modes(toy.train(seed, ms_weight=1.0))
-    # Collapse: one mode per condition (measured 1.00 for both seeds), and those samples are sharp.
-    assert plain.mean_modes <= 1.25, plain
-    assert plain.quality >= 0.9, plain
-    # The term: at least 1.75 modes per condition on average
-    # (measured 2.00 and 2.25), while most samples stay on a mode (measured quality 0.89 and 0.74).
-    assert regularized.mean_modes >= 1.75, regularized
-    assert regularized.mean_modes >= plain.mean_modes + 0.75, (plain, regularized)
-    assert regularized.quality >= 0.6, regularized
+def test_mode_seeking_term_counters_collapse(toy):
+    plain = [toy.count_modes(toy.train(seed, ms_weight=0.0)) for seed in (0, 1)]
+    regularized = [toy.count_modes(toy.train(seed, ms_weight=1.0)) for seed in (0, 1)]
+    for without, with_term in zip(plain, regularized, strict=True):
+        assert with_term.mean_modes > without.mean_modes, (without, with_term)
+        assert without.quality >= 0.85, without  # the plain GAN's samples are sharp: collapse, not noise
+        assert with_term.quality >= 0.6, with_term  # most samples with the term stay on a mode
+    mean_plain = sum(r.mean_modes for r in plain) / 2
+    mean_regularized = sum(r.mean_modes for r in regularized) / 2
+    # Collapse: measured 1.00 (AMD) and 1.375 (Intel) modes per condition; with the term 2.125 and 2.00.
+    assert mean_plain <= 1.5, plain
+    assert mean_regularized >= 1.75, regularized
+    assert mean_regularized >= mean_plain + 0.5, (plain, regularized)
 
 
 def test_count_modes_is_exact(toy):
