@@ -5,25 +5,30 @@
     python examples/dcgan_cifar10.py --data-root data/                  # real CIFAR-10 (cifar-10-batches-py/)
     torchrun --nproc_per_node 2 examples/dcgan_cifar10.py --max-steps 100
 
-Networks and hyper-parameters of the paper's code on real data: G maps z (100) ++ one-hot class (10) through
-transposed convolutions 512@4 -> 256@8 -> 128@16 -> 3@32 (BatchNorm, ReLU, tanh); D sees the image ++ the one-hot
-class as 10 constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; Adam 2e-4, betas
-(0.5, 0.999), weight decay 1e-4; batch 32; 200 epochs. The official initialisation (--init conv_normal): N(0, 0.02)
-on the weights of every convolution, biases and BatchNorm left at PyTorch's defaults. Each step runs G once on the
-doubled batch [c; c] with [z1; z2] (torch_modeseek.paired_inputs). As in the official code, D is called on each half
-separately (its BatchNorm statistics cover one half at a time) and the losses are sums over the halves: D minimises
-2 BCE(real) + BCE(fake1) + BCE(fake2), then G minimises BCE(fake1) + BCE(fake2) + the mode-seeking term, which
-ModeSeekingHook takes from the doubled forward. The built-in preset uses narrower networks and N(0, 0.02) init on
-the built-in 10-class shapes data (8 known modes per class). Evaluation, per class: NDB/JSD against the real images
-of the class, pixel-L1 diversity, known-mode coverage on built-in data, FID when its weights are given; the paper's
-protocol of 5 samples per test image with its label.
+Networks and hyper-parameters of the paper's code on real data: G maps z (100) ++ one-hot class (10) through transposed
+convolutions 512@4 -> 256@8 -> 128@16 -> 3@32 (BatchNorm, ReLU, tanh); D sees the image ++ the one-hot class as 10
+constant planes, convolutions 128 -> 256 -> 512 (BatchNorm, LeakyReLU 0.2) -> 1 logit; Adam 2e-4, betas (0.5, 0.999),
+weight decay 1e-4, constant; batch 32; 200 epochs. The official initialisation (--init conv_normal): N(0, 0.02) on the
+weights of every convolution, biases and BatchNorm left at PyTorch's defaults. The networks have the official module
+names and, on real data, the official parameter shapes (the convolutions before BatchNorm keep their bias): an official
+checkpoint's "gen" and "dis" load as they are (official_keys). The built-in preset's convolutions before BatchNorm have
+no bias, which BatchNorm's mean subtraction cancels anyway. Each step runs G once on the doubled batch [c; c] with [z1;
+z2] (torch_modeseek.paired_inputs). As in the official code, D is called on each half separately (its BatchNorm
+statistics cover one half at a time) and the losses are sums over the halves: D minimises 2 BCE(real) + BCE(fake1) +
+BCE(fake2), then G minimises BCE(fake1) + BCE(fake2) + the mode-seeking term, which ModeSeekingHook takes from the
+doubled forward. The built-in preset uses narrower networks and N(0, 0.02) init on the built-in 10-class shapes data (8
+known modes per class). Evaluation, per class: NDB/JSD against the real images of the class, pixel-L1 diversity,
+known-mode coverage on built-in data, FID when its weights are given; the paper's protocol of 5 samples per test image
+with its label.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,7 @@ from examples.common.evaluation import report
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit
+from examples.common.official_checkpoints import Official
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import sample_per_condition
 from examples.common.training import init_weights
@@ -56,56 +62,66 @@ from torch_modeseek import ModeSeekingHook, paired_inputs
 DATASETS = ("builtin", "cifar10")
 PRESETS = {
     "builtin": {"epochs": 24, "batch_size": 32, "lr": 2e-4, "ngf": 16, "ndf": 32, "save_every": 500,
-                "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8, "init": "normal"},
+                "eval_every": 0, "eval_inputs": 800, "eval_samples": 5, "ndb_bins": 8, "init": "normal",
+                "conv_bias": False},
     "real": {"epochs": 200, "batch_size": 32, "lr": 2e-4, "ngf": 64, "ndf": 128, "save_every": 5000,
-             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100, "init": "conv_normal"},
+             "eval_every": 0, "eval_inputs": 10000, "eval_samples": 5, "ndb_bins": 100, "init": "conv_normal",
+             "conv_bias": True},
 }  # fmt: skip
 NUM_CLASSES = 10
 
 
-class Generator(nn.Module):
-    """z ++ one-hot(class) as a 1x1 map -> 8 ngf @ 4 -> 4 ngf @ 8 -> 2 ngf @ 16 -> 3 @ 32, tanh."""
+class Generator(nn.Sequential):
+    """z ++ one-hot(class) as a 1x1 map -> 8 ngf @ 4 -> 4 ngf @ 8 -> 2 ngf @ 16 -> 3 @ 32, tanh.
 
-    def __init__(self, nz: int = 100, ngf: int = 64) -> None:
-        super().__init__()
+    The official ``generator``'s layers under its names (``deconv1``, ``deconv1_bn``, ...), so an official
+    checkpoint's ``"gen"`` entry loads as it is. ``bias``: whether the transposed convolutions before BatchNorm have a
+    bias, as officially (the normalisation cancels it: only the parameter shapes change).
+    """
 
-        def up(cin: int, cout: int, first: bool = False) -> list[nn.Module]:
-            conv = (
-                nn.ConvTranspose2d(cin, cout, 4, 1, 0, bias=False)
-                if first
-                else nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
-            )
-            return [conv, nn.BatchNorm2d(cout), nn.ReLU(True)]
-
-        self.net = nn.Sequential(
-            *up(nz + NUM_CLASSES, ngf * 8, first=True), *up(ngf * 8, ngf * 4), *up(ngf * 4, ngf * 2),
-            nn.ConvTranspose2d(ngf * 2, 3, 4, 2, 1), nn.Tanh(),
-        )  # fmt: skip
+    def __init__(self, nz: int = 100, ngf: int = 64, *, bias: bool = True) -> None:
+        layers: dict[str, nn.Module] = {}
+        widths = [nz + NUM_CLASSES, ngf * 8, ngf * 4, ngf * 2]
+        for i, (cin, cout) in enumerate(pairwise(widths), start=1):
+            stride, pad = (1, 0) if i == 1 else (2, 1)
+            layers[f"deconv{i}"] = nn.ConvTranspose2d(cin, cout, 4, stride, pad, bias=bias)
+            layers[f"deconv{i}_bn"] = nn.BatchNorm2d(cout)
+            layers[f"relu{i}"] = nn.ReLU(True)
+        layers["deconv4"] = nn.ConvTranspose2d(ngf * 2, 3, 4, 2, 1)
+        layers["tanh"] = nn.Tanh()
+        super().__init__(OrderedDict(layers))
 
     def forward(self, onehot: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """(B, 10) one-hot classes and (B, nz) latents -> (B, 3, 32, 32) images in [-1, 1]."""
-        return self.net(torch.cat([z, onehot], dim=1)[:, :, None, None])
+        return super().forward(torch.cat([z, onehot], dim=1)[:, :, None, None])
 
 
-class Discriminator(nn.Module):
-    """image ++ one-hot planes -> ndf @ 16 -> 2 ndf @ 8 -> 4 ndf @ 4 -> one logit."""
+class Discriminator(nn.Sequential):
+    """image ++ one-hot planes -> ndf @ 16 -> 2 ndf @ 8 -> 4 ndf @ 4 -> one logit.
 
-    def __init__(self, ndf: int = 128) -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3 + NUM_CLASSES, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf * 4, 1, 4, 1, 0),
+    The official ``discriminator``'s layers under its names (``conv1``, ``conv2``, ``conv2_bn``, ...; its final
+    sigmoid is folded into the BCE-with-logits loss). ``bias``: whether the convolutions before BatchNorm have a bias.
+    """
+
+    def __init__(self, ndf: int = 128, *, bias: bool = True) -> None:
+        super().__init__(
+            OrderedDict(
+                conv1=nn.Conv2d(3 + NUM_CLASSES, ndf, 4, 2, 1), lrelu1=nn.LeakyReLU(0.2, True),
+                conv2=nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=bias), conv2_bn=nn.BatchNorm2d(ndf * 2),
+                lrelu2=nn.LeakyReLU(0.2, True),
+                conv3=nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=bias), conv3_bn=nn.BatchNorm2d(ndf * 4),
+                lrelu3=nn.LeakyReLU(0.2, True),
+                conv4=nn.Conv2d(ndf * 4, 1, 4, 1, 0),
+            )
         )  # fmt: skip
 
     def forward(self, image: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         """(B, 3, 32, 32) images and (B, 10) one-hot classes -> (B,) logits."""
         planes = onehot[:, :, None, None].expand(-1, -1, *image.shape[2:])
-        return self.net(torch.cat([image, planes.to(image.dtype)], dim=1)).flatten()
+        return super().forward(torch.cat([image, planes.to(image.dtype)], dim=1)).flatten()
 
 
-def build_parser() -> tuple[object, dict]:
+def build_parser() -> argparse.ArgumentParser:
     """The command line: the common options plus the DCGAN widths."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/dcgan_cifar10")
     net = parser.add_argument_group("DCGAN")
@@ -127,11 +143,47 @@ def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]
     return CIFAR10(args.data_root, "train"), CIFAR10(args.data_root, "test")
 
 
-def build_training(args: argparse.Namespace, runtime: Runtime) -> Parts:
-    """Phase 1: the networks, initialised from ``--seed``, their optimizers and the mode-seeking hook."""
+def parse_args(argv: list[str] | None = None, *, check_data: bool = True) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and the checked options (``check_data=False``: the data options are not checked)."""
+    parser = build_parser()
+    return parser, cli.parse(parser, PRESETS, DATASETS, argv, check_data=check_data)
+
+
+def make_networks(args: argparse.Namespace) -> dict[str, nn.Module]:
+    """The generator and the discriminator, initialised from ``--seed`` (on the CPU, not wrapped)."""
     torch.manual_seed(args.seed)
-    net_g = runtime.wrap(init_weights(Generator(args.nz, args.ngf), args.init))
-    net_d = runtime.wrap(init_weights(Discriminator(args.ndf), args.init))
+    return {
+        "G": init_weights(Generator(args.nz, args.ngf, bias=args.conv_bias), args.init),
+        "D": init_weights(Discriminator(args.ndf, bias=args.conv_bias), args.init),
+    }
+
+
+def build_networks(argv: list[str] | None = None) -> dict[str, nn.Module]:
+    """The networks ``main(argv)`` would train, as initialised; reads no data (``--data-root`` need not exist).
+
+    Example:
+        >>> nets = build_networks(["--dataset", "cifar10"])
+        >>> {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+        {'G': 3531395, 'D': 2658689}
+    """
+    return make_networks(parse_args(argv, check_data=False)[1])
+
+
+def official_keys(argv: list[str] | None = None) -> dict[str, Official]:
+    """Where an official DCGAN checkpoint keeps each network of ``build_networks(argv)``.
+
+    Its ``.pth`` dict holds G under ``"gen"`` and D under ``"dis"``, with our key names (the real preset's networks
+    have the official shapes; ``argv`` is taken for the trainers' common signature). Load them with
+    :func:`examples.common.official_checkpoints.load_official`.
+    """
+    del argv  # the same entries for every preset
+    return {"G": Official("gen"), "D": Official("dis")}
+
+
+def build_training(args: argparse.Namespace, runtime: Runtime) -> Parts:
+    """Phase 1: the networks, their optimizers and the mode-seeking hook."""
+    nets = make_networks(args)
+    net_g, net_d = runtime.wrap(nets["G"]), runtime.wrap(nets["D"])
     opt = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": args.weight_decay}
     parts = Parts(
         models={"G": net_g, "D": net_d},
@@ -209,8 +261,7 @@ def make_evaluation(
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
+    parser, args = parse_args(argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     resolve_ceiling(  # real images of each class: the ratio ceiling of the overshoot log (and of --ms-tau data)
         parser, args, lambda: groups_by_label(len(eval_set), lambda i: int(eval_set[i][1]), lambda i: eval_set[i][0])

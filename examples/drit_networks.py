@@ -6,16 +6,20 @@ here ``ngf`` scales the encoders and generators (content codes have ``4 ngf`` ch
 (InstanceNorm without affine parameters; LayerNorm in the upsampling layers), activations (LeakyReLU with the
 default slope 0.01 in ``LeakyReLUConv2d`` layers, 0.2 in the VAE attribute encoder, ReLU elsewhere) follow the
 official ``networks.py``. Its content discriminator asks for InstanceNorm through a check that is always false
-(``'norm' == 'Instance'``), so, as there, it has none.
+(``'norm' == 'Instance'``), so, as there, it has none. :func:`official_rules` spells our state-dict keys as the
+official ones, so its checkpoints load (``examples.common.official_checkpoints``).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from examples.common.official_checkpoints import Rule
 
 __all__ = [
     "AttributeEncoders",
@@ -23,6 +27,7 @@ __all__ = [
     "ContentEncoders",
     "Generators",
     "MultiScaleDiscriminator",
+    "official_rules",
 ]
 
 
@@ -269,3 +274,58 @@ class ContentDiscriminator(nn.Module):
     def forward(self, content: torch.Tensor) -> torch.Tensor:
         """Content codes (B, C, S, S) -> logits, flattened per sample (B, positions)."""
         return self.net(content)
+
+
+def _next_block(match: re.Match[str]) -> str:
+    return f"dec{match[1]}{int(match[2]) + 1}.{match[3]}"
+
+
+#: Our state-dict keys -> the official ones (``re.sub`` rules applied in order; see
+#: ``examples.common.official_checkpoints``), per network of ``drit_yosemite.make_networks``.
+_DISCRIMINATOR_RULES: tuple[Rule, ...] = (
+    (r"^scales\.(\d+)\.(\d+)\.1\.", r"Diss.\1.\2.model.1."),
+    (r"^scales\.", "Diss."),
+)
+_COMMON_RULES: dict[str, tuple[Rule, ...]] = {
+    **{f"dis{k}": _DISCRIMINATOR_RULES for k in ("A", "A2", "B", "B2")},
+    "disContent": ((r"^net\.(\d+)\.1\.", r"model.\1.model.1."), (r"^net\.", "model.")),
+    "enc_c": (
+        (r"^private\.([AB])\.", r"conv\1."),
+        (r"^shared\.", "conv_share.0."),
+        (r"\.body\.0\.1\.", ".model.1."),
+        (r"\.body\.3\.1\.", ".model.5."),
+        (r"^(conv[AB]\.\d+)\.1\.", r"\1.model.1."),
+    ),
+    "enc_a": (  # E_attr_concat (VAE: trunk, mu, logvar) or E_attr (model_a / model_b)
+        (r"^nets\.([AB])\.mu\.", r"fc_\1.0."),
+        (r"^nets\.([AB])\.logvar\.", r"fcVar_\1.0."),
+        (r"^nets\.([AB])\.trunk\.", r"conv_\1."),
+        (r"\.conv\.1\.1\.", ".conv.2."),
+        (r"\.conv\.3\.1\.", ".conv.4.1."),
+        (r"^nets\.([AB])\.", lambda m: f"model_{m[1].lower()}."),
+    ),
+}
+_CONCAT_GENERATOR_RULES: tuple[Rule, ...] = (  # G_concat: dec_share, decX1 (3 blocks), decX2, decX3, decX4
+    (r"^decoders\.[AB]\.shared\.", "dec_share.0."),
+    (r"^decoders\.([AB])\.blocks\.", r"dec\g<1>1."),
+    (r"^decoders\.([AB])\.up1\.", r"dec\g<1>2.0.model."),
+    (r"^decoders\.([AB])\.up2\.", r"dec\g<1>3.0.model."),
+    (r"^decoders\.([AB])\.out\.", r"dec\g<1>4."),
+    (r"\.body\.0\.1\.", ".model.1."),
+    (r"\.body\.3\.1\.", ".model.5."),
+)
+_TRANSFORM_GENERATOR_RULES: tuple[Rule, ...] = (  # G: mlpX, decX1-4 (attribute blocks), decX5 (ups, out)
+    (r"^decoders\.([AB])\.mlp\.", r"mlp\1."),
+    (r"^decoders\.([AB])\.blocks\.(\d+)\.(.*)", _next_block),
+    (r"^decoders\.([AB])\.up\.(\d+)\.", r"dec\g<1>5.\2.model."),
+    (r"^decoders\.([AB])\.out\.0\.", r"dec\g<1>5.2."),
+    (r"\.mix(\d)\.", r".blk\1."),
+)
+
+
+def official_rules(concat: bool) -> dict[str, tuple[Rule, ...]]:
+    """Per network name, the rules that spell our state-dict keys as the official DRIT code does.
+
+    Only the deconvolution generators (``--upsample deconv``, the real presets') have official counterparts.
+    """
+    return {**_COMMON_RULES, "gen": _CONCAT_GENERATOR_RULES if concat else _TRANSFORM_GENERATOR_RULES}

@@ -23,9 +23,13 @@ cross-cycle and self reconstructions (L1 x10), KL 0.01 on the content codes and 
 its dimensions); (c) the content encoders and generators step again, on the gradients of the random-attribute
 losses taken at the same point: adversarial on both random translations, latent regression (L1 x10; the attribute
 encoder is not updated by it) and the mode-seeking term in BOTH directions. BCE losses summed over the scales; Adam
-1e-4 (content D 1e-4 / 2.5), betas (0.5, 0.999), weight decay 1e-4; the content discriminator alone on 2 of every 3
-iterations; on real data 1200 epochs, the LR decaying linearly over the last 600; batch 2; shorter side resized to
-256 (DRIT itself: a 256x256 square, bicubic; a known difference), random 216 crop, flips (test images: centred crop).
+1e-4 (content D 1e-4 / 2.5), betas (0.5, 0.999), weight decay 1e-4; within each epoch the content discriminator
+alone on 2 of every 3 iterations, the count restarting every epoch, whose last 2 iterations always make the full
+update (ContentSchedule); on real data 1200 epochs, the LR decaying per epoch over the last 600 (the official
+``lambda`` policy: the last epoch at 2/601 of it); batch 2; images resized to a 256x256 square (bicubic), random 216
+crop, flips (test images: the same resize and a centred crop). One difference remains: when a domain's size is not
+a multiple of the batch, DRIT's loader ends the epoch with a short batch, which it skips yet counts among the last
+two iterations; here an epoch has only whole batches, and its last two are full updates.
 
 The mode-seeking term: each generator runs once on [content; content] of the encoded half with the random attribute
 codes [z1; z2] (torch_modeseek.paired_inputs; the same pair in both directions, as the official code) and a
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -64,16 +69,18 @@ from examples.common.errors import run_main
 from examples.common.evaluation import attach_coverage, diversity_groups, ndb_groups, weighted_metrics
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, fit, total_steps
+from examples.common.loop import Parts, fit
+from examples.common.official_checkpoints import Official
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import evaluating
-from examples.common.training import LinearDecayAfter, StepCounter, init_conv_normal
+from examples.common.training import EpochLinearDecay, StepCounter, init_conv_normal
 from examples.drit_networks import (
     AttributeEncoders,
     ContentDiscriminator,
     ContentEncoders,
     Generators,
     MultiScaleDiscriminator,
+    official_rules,
 )
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
@@ -90,7 +97,7 @@ PRESETS = {
 }  # fmt: skip
 
 
-def build_parser() -> object:
+def build_parser() -> argparse.ArgumentParser:
     """The command line: the common options plus the DRIT ones."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/drit_yosemite")
     net = parser.add_argument_group("DRIT")
@@ -138,26 +145,91 @@ class Networks(NamedTuple):
     dis_c: nn.Module
 
 
-def build_networks(args: argparse.Namespace, runtime: Runtime) -> Networks:
-    """Phase 1: the encoders, generators and discriminators, initialised from ``--seed``."""
-    vae = bool(args.concat)
-    nz = args.nz
+@dataclass(frozen=True)
+class ContentSchedule:
+    """DRIT's discriminator schedule, restarted every epoch (the official ``train.py``).
+
+    Iteration ``it`` of an epoch (0-based) trains the content discriminator alone unless ``(it + 1)`` is a multiple
+    of ``d_iter`` or ``it`` is one of the epoch's last two iterations, which always make the full update.
+
+    Example:
+        >>> schedule = ContentSchedule(per_epoch=7)
+        >>> [schedule.content_only(i) for i in range(9)]
+        [True, True, False, True, True, False, False, True, True]
+    """
+
+    per_epoch: int
+    d_iter: int = 3
+
+    def content_only(self, iteration: int) -> bool:
+        """Whether global iteration ``iteration`` (0-based) trains the content discriminator alone."""
+        it = iteration % self.per_epoch
+        return (it + 1) % self.d_iter != 0 and it < self.per_epoch - 2
+
+
+def parse_args(argv: list[str] | None = None, *, check_data: bool = True) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and the checked options (``check_data=False``: the data options are not checked)."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv, check_data=check_data)
+    if args.batch_size < 2 or args.batch_size % 2:
+        parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
+    if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
+        parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
+    return parser, args
+
+
+def make_networks(args: argparse.Namespace) -> dict[str, nn.Module]:
+    """The official code's networks under its names, initialised from ``--seed`` (on the CPU, not wrapped).
+
+    ``enc_c`` (both domains' content encoders, with their shared block), ``enc_a`` (both attribute encoders), ``gen``
+    (both generators), ``disA``/``disB`` (translations with encoded attributes), ``disA2``/``disB2`` (with random
+    ones) and ``disContent``.
+    """
     torch.manual_seed(args.seed)
-    enc_c = runtime.wrap(init_conv_normal(ContentEncoders(args.ngf)))
-    enc_a = runtime.wrap(init_conv_normal(AttributeEncoders(args.ngf, nz, vae)))
-    gen = runtime.wrap(init_conv_normal(Generators(args.ngf, nz, vae, args.upsample)))
-    dis = {
-        k: runtime.wrap(init_conv_normal(MultiScaleDiscriminator(args.ndf, args.d_layers)))
-        for k in ("A", "A2", "B", "B2")
+    nets = {
+        "enc_c": ContentEncoders(args.ngf),
+        "enc_a": AttributeEncoders(args.ngf, args.nz, bool(args.concat)),
+        "gen": Generators(args.ngf, args.nz, bool(args.concat), args.upsample),
+        **{f"dis{k}": MultiScaleDiscriminator(args.ndf, args.d_layers) for k in ("A", "A2", "B", "B2")},
+        "disContent": ContentDiscriminator(args.ngf * 4, args.crop_size // 4),
     }
-    dis_c = runtime.wrap(init_conv_normal(ContentDiscriminator(args.ngf * 4, args.crop_size // 4)))
-    return Networks(enc_c, enc_a, gen, dis, dis_c)
+    return {name: init_conv_normal(net) for name, net in nets.items()}
+
+
+def build_networks(argv: list[str] | None = None) -> dict[str, nn.Module]:
+    """The networks ``main(argv)`` would train, as initialised; reads no data (``--data-root`` need not exist).
+
+    Example:
+        >>> nets = build_networks(["--dataset", "cat2dog"])
+        >>> {name: sum(p.numel() for p in nets[name].parameters()) for name in ("enc_a", "gen", "disContent")}
+        {'enc_a': 5529872, 'gen': 17146374, 'disContent': 10683649}
+    """
+    return make_networks(parse_args(argv, check_data=False)[1])
+
+
+def wrap_networks(nets: dict[str, nn.Module], runtime: Runtime) -> Networks:
+    """Phase 1: the networks of :func:`make_networks`, on the device and wrapped for the runtime."""
+    wrapped = {name: runtime.wrap(net) for name, net in nets.items()}
+    dis = {k: wrapped[f"dis{k}"] for k in ("A", "A2", "B", "B2")}
+    return Networks(wrapped["enc_c"], wrapped["enc_a"], wrapped["gen"], dis, wrapped["disContent"])
+
+
+def official_keys(argv: list[str] | None = None) -> dict[str, Official]:
+    """Where an official DRIT checkpoint keeps each network of ``build_networks(argv)`` and how it names its keys.
+
+    Its ``.pth`` dict holds every network under the name :func:`make_networks` gives it; the key names differ
+    (:func:`examples.drit_networks.official_rules`: VAE attribute encoder and concatenating generator with
+    ``--concat 1``, the others with ``--concat 0``). Load with
+    :func:`examples.common.official_checkpoints.load_official`.
+    """
+    concat = bool(parse_args(argv, check_data=False)[1].concat)
+    return {name: Official(name, rules) for name, rules in official_rules(concat).items()}
 
 
 def build_training(
     args: argparse.Namespace, runtime: Runtime, nets: Networks, train_size: int
-) -> tuple[Parts, dict[str, ModeSeekingHook], StepCounter]:
-    """Phase 2: optimizers, the LR decay over the run's steps, the mode-seeking hooks (one per direction)."""
+) -> tuple[Parts, dict[str, ModeSeekingHook], StepCounter, ContentSchedule]:
+    """Phase 2: optimizers, the official per-epoch LR decay, the mode-seeking hooks (one per direction)."""
     enc_c, enc_a, gen, dis, dis_c = nets
     adam = {"lr": args.lr, "betas": (0.5, 0.999), "weight_decay": 1e-4}
     optimizers = {
@@ -168,8 +240,7 @@ def build_training(
         "Dc": torch.optim.Adam(dis_c.parameters(), **{**adam, "lr": args.lr / 2.5}),
     }
     per_epoch = steps_per_epoch(train_size, args.batch_size, runtime.world_size)
-    total = total_steps(args, per_epoch)  # the loop's own count: the LR decay ends with the run
-    decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
+    decay = EpochLinearDecay(per_epoch, max(0, args.epochs - args.decay_epochs), args.decay_epochs)
     ms_loss = cli.mode_seeking_criterion(args)
     decoders = unwrap(gen).decoders
     hooks = {d: ModeSeekingHook(decoders[d], latent="z", weight=cli.ms_weight(args), loss=ms_loss) for d in "AB"}
@@ -183,7 +254,7 @@ def build_training(
         scaler=runtime.grad_scaler(),
         schedulers={k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in optimizers.items()},
     )
-    return parts, hooks, counter
+    return parts, hooks, counter, ContentSchedule(per_epoch)
 
 
 def make_step(
@@ -193,6 +264,7 @@ def make_step(
     parts: Parts,
     hooks: dict[str, ModeSeekingHook],
     counter: StepCounter,
+    schedule: ContentSchedule,
 ) -> Callable[[Any, torch.Generator], dict[str, torch.Tensor]]:
     """Phase 3: one training step (DRIT's schedule: the content discriminator alone on 2 of 3 iterations)."""
     enc_c, enc_a, gen, dis, dis_c = nets
@@ -254,7 +326,7 @@ def make_step(
             return torch.randn(*shape, generator=rng).to(device)
 
         code_noise = [noise(n, args.ngf * 4, side, side) for _ in range(4)]  # DRIT's Gaussian noise on content
-        if counter() % 3 != 2:  # 2 of 3 iterations: the content discriminator alone
+        if schedule.content_only(counter()):  # 2 of 3 iterations: the content discriminator alone
             return content_step(a, b, code_noise)
         eps = [noise(n, nz) for _ in range(4)]
         with runtime.autocast():
@@ -380,12 +452,7 @@ def make_evaluation(
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    if args.batch_size < 2 or args.batch_size % 2:
-        parser.error(f"--batch-size must be even (an encoded half, and real images for D2), got {args.batch_size}")
-    if args.crop_size % 4 or args.crop_size // 2 ** (args.d_layers + 2) < 1:
-        parser.error(f"--crop-size must be a multiple of 4 and >= {2 ** (args.d_layers + 2)} for --d-layers")
+    parser, args = parse_args(argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     modes = Seasons.num_modes  # built-in: the known appearances of one scene are its condition's samples
     resolve_ceiling(
@@ -402,9 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         ),  # real unpaired data: one image per content
     )
     with Runtime.start(args.device, args.amp, timeout=args.ddp_timeout) as runtime:
-        nets = build_networks(args, runtime)
-        parts, hooks, counter = build_training(args, runtime, nets, len(train_set))
-        step = make_step(args, runtime, nets, parts, hooks, counter)
+        nets = wrap_networks(make_networks(args), runtime)
+        parts, hooks, counter, schedule = build_training(args, runtime, nets, len(train_set))
+        step = make_step(args, runtime, nets, parts, hooks, counter, schedule)
         samples, evaluate = make_evaluation(args, runtime, nets, eval_set)
         return fit(args, runtime, parts, train_set, step, samples, evaluate, task="drit_yosemite")
 

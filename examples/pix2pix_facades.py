@@ -14,8 +14,9 @@ input) trained with LSGAN; Xavier-normal init with gain 0.02 (--init xavier). Ea
 LSGAN(fake1) + LSGAN(fake2) + 10 x L1(fake1, B) + the mode-seeking term (ModeSeekingHook on that forward); then D
 minimises 2 LSGAN(real) + LSGAN(fake1) + LSGAN(fake2) on the same, detached, fakes (each LSGAN term summed over the
 two scales). Adam 2e-4, beta1 0.5, batch 1, 256 px without crop jitter, flips; lr constant for 100 epochs, then
-linear decay to 0 over 100 more. BtoA by default (--direction). The built-in preset: a 5-level U-Net on 32 px
-block-facade label maps whose photos come in 8 known appearances, N(0, 0.02) init.
+decayed per epoch over 100 more (the official ``lambda`` policy: the last epoch runs at 2/101 of it). BtoA by
+default (--direction). The built-in preset: a 5-level U-Net on 32 px block-facade label maps whose photos come in 8
+known appearances, N(0, 0.02) init.
 Evaluation as the paper: several samples per evaluation input (50 inputs x 5 samples on real data), diversity (pixel
 L1; LPIPS with --lpips-linear/--lpips-backbone), NDB/JSD against the real targets, known-mode coverage on built-in
 data, FID with --fid-weights.
@@ -51,10 +52,11 @@ from examples.common.errors import run_main
 from examples.common.evaluation import report
 from examples.common.gan_losses import lsgan
 from examples.common.grids import save_grid
-from examples.common.loop import Parts, fit, total_steps
+from examples.common.loop import Parts, fit
+from examples.common.official_checkpoints import Official
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import sample_per_condition
-from examples.common.training import LinearDecayAfter, init_weights
+from examples.common.training import EpochLinearDecay, init_weights
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
 DATASETS = ("builtin", "facades", "maps")
@@ -137,7 +139,7 @@ class TwoScaleDiscriminator(nn.Module):
         return [self.scales[0](x), self.scales[1](small)]
 
 
-def build_parser() -> object:
+def build_parser() -> argparse.ArgumentParser:
     """The command line: the common options plus the pix2pix ones."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/pix2pix_facades")
     p2p = parser.add_argument_group("pix2pix")
@@ -175,17 +177,60 @@ def load_data(args) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]
     return AlignedPairs(args.data_root, "train", **sizes), AlignedPairs(args.data_root, "val", **sizes)
 
 
-def build_training(args: argparse.Namespace, runtime: Runtime, train_size: int) -> Parts:
-    """Phase 1: the networks, initialised from ``--seed``, their optimizers and the mode-seeking hook."""
-    levels = math.log2(args.crop_size)  # U-Net levels (main checked it is a whole number)
+def parse_args(argv: list[str] | None = None, *, check_data: bool = True) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and the checked options (``check_data=False``: the data options are not checked)."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv, check_data=check_data)
+    levels = math.log2(args.crop_size)
+    if not levels.is_integer() or levels < 5:
+        parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
+    if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
+        parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
+    return parser, args
+
+
+def make_networks(args: argparse.Namespace) -> dict[str, nn.Module]:
+    """The U-Net generator and the two-scale discriminator, initialised from ``--seed`` (CPU, not wrapped)."""
     torch.manual_seed(args.seed)
-    net_g = runtime.wrap(init_weights(Generator(int(levels), args.nz, args.ngf), args.init))
-    net_d = runtime.wrap(init_weights(TwoScaleDiscriminator(args.ndf, args.d_layers), args.init))
+    return {
+        "G": init_weights(Generator(int(math.log2(args.crop_size)), args.nz, args.ngf), args.init),
+        "D": init_weights(TwoScaleDiscriminator(args.ndf, args.d_layers), args.init),
+    }
+
+
+def build_networks(argv: list[str] | None = None) -> dict[str, nn.Module]:
+    """The networks ``main(argv)`` would train, as initialised; reads no data (``--data-root`` need not exist).
+
+    Example:
+        >>> nets = build_networks(["--dataset", "facades"])
+        >>> {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+        {'G': 54794627, 'D': 3463586}
+    """
+    return make_networks(parse_args(argv, check_data=False)[1])
+
+
+def official_keys(argv: list[str] | None = None) -> dict[str, Official]:
+    """Where the official Pix2Pix code keeps each network of ``build_networks(argv)`` and how it names its keys.
+
+    One file per network, ``<epoch>_net_G.pth`` and ``<epoch>_net_D.pth``: pass ``{"net_G": ..., "net_D": ...}``
+    to :func:`examples.common.official_checkpoints.load_official`. Its U-Net nests ``model.submodule.submodule...``
+    where ours nests ``net.sub.sub...``; its two PatchGANs are ``model0``/``model1`` where ours are ``scales.0``/``1``.
+    """
+    del argv  # the same names for every preset
+    return {
+        "G": Official("net_G", ((r"^net\.", "model."), (r"\bsub\.", "submodule."))),
+        "D": Official("net_D", ((r"^scales\.(\d+)\.", r"model\1."),)),
+    }
+
+
+def build_training(args: argparse.Namespace, runtime: Runtime, train_size: int) -> Parts:
+    """Phase 1: the networks, their optimizers, the official per-epoch LR decay and the mode-seeking hook."""
+    nets = make_networks(args)
+    net_g, net_d = runtime.wrap(nets["G"]), runtime.wrap(nets["D"])
     opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     per_epoch = steps_per_epoch(train_size, args.batch_size, runtime.world_size)
-    total = total_steps(args, per_epoch)
-    decay = LinearDecayAfter(constant=max(0, total - args.decay_epochs * per_epoch), total=total)
+    decay = EpochLinearDecay(per_epoch, max(0, args.epochs - args.decay_epochs), args.decay_epochs)
     parts = Parts(
         models={"G": net_g, "D": net_d},
         optimizers={"G": opt_g, "D": opt_d},
@@ -259,13 +304,7 @@ def make_evaluation(
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    levels = math.log2(args.crop_size)
-    if not levels.is_integer() or levels < 5:
-        parser.error(f"--crop-size must be a power of two >= 32, got {args.crop_size}")
-    if args.crop_size < 3 * 2 ** (args.d_layers + 1):  # the half-scale PatchGAN's last normalised map must be >= 2x2
-        parser.error(f"--d-layers {args.d_layers} needs --crop-size >= {3 * 2 ** (args.d_layers + 1)}")
+    parser, args = parse_args(argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     modes = BlockFacades.num_modes  # built-in: the known appearances of one layout are its condition's samples
     resolve_ceiling(

@@ -5,15 +5,16 @@
     python examples/stackgan_birds.py --dataset cub --data-root data/birds
     torchrun --nproc_per_node 2 examples/stackgan_birds.py --max-steps 100
 
-The network of StackGAN++ (Zhang et al., TPAMI 2018): conditioning augmentation turns a caption embedding into c =
-mu + sigma * eps (FC + GLU; 2 x the KL(N(mu, sigma) || N(0, I)) of each sample in G's loss); a tree generator maps z
-++ c through FC + GLU to 4x4 and upsampling GLU blocks to the first stage's features, and each further stage joins c
-again (3x3 conv + GLU), runs 2 residual blocks and upsamples x2; every stage has its own 3x3 conv + tanh image
-(64/128/256 px on real data). One discriminator per stage has an unconditional logit (real or not) and a conditional
-one (image ++ mu: does it match the caption); D is trained on the real image (real), the real image of another
-class with this caption (wrong) and the generated images (fake), with the unconditional terms at weight 1.
-Orthogonal init (StackGAN++'s weights_init); Adam 2e-4, betas (0.5, 0.999); an EMA copy of G (decay 0.999) is what
-is saved and evaluated.
+The network of StackGAN++ (Zhang et al., TPAMI 2018): conditioning augmentation turns a caption embedding into c = mu +
+sigma * eps (FC + GLU; 2 x the KL(N(mu, sigma) || N(0, I)) of each sample in G's loss); a tree generator maps c ++ z
+through FC + GLU to 4x4 and upsampling GLU blocks to the first stage's features, and each further stage joins c again (c
+++ h, 3x3 conv + GLU), runs 2 residual blocks and upsamples x2; every stage has its own 3x3 conv + tanh image
+(64/128/256 px on real data). The networks (examples/stackgan_networks.py) have the official module names and parameter
+shapes: the official netG/netD files load as they are (official_keys). One discriminator per stage has an unconditional
+logit (real or not) and a conditional one (image ++ mu: does it match the caption); D is trained on the real image
+(real), the real image of another class with this caption (wrong) and the generated images (fake), with the
+unconditional terms at weight 1. Orthogonal init (StackGAN++'s weights_init); Adam 2e-4, betas (0.5, 0.999); an EMA copy
+of G (decay 0.999) is what is saved and evaluated.
 
 The mode-seeking term: each step runs G once on [c; c] with [z1; z2] (torch_modeseek.paired_inputs; as in the
 official code the two samples share the caption but draw their own augmentation noise eps) and ModeSeekingHook
@@ -85,12 +86,15 @@ from examples.common.evaluation import class_accuracy, report
 from examples.common.gan_losses import bce
 from examples.common.grids import save_grid
 from examples.common.loop import Parts, fit
+from examples.common.official_checkpoints import Official
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import evaluating
 from examples.common.training import init_weights
+from examples.stackgan_networks import Generator, StageDiscriminator
 from torch_modeseek import ModeSeekingHook, paired_inputs
 
 DATASETS = ("builtin", "cub")
+TEXT_DIM = 1024  # char-CNN-RNN caption embeddings (and the built-in text encoder's)
 PRESETS = {
     "builtin": {"epochs": 36, "batch_size": 16, "lr": 4e-4, "ngf": 64, "ndf": 32, "c_dim": 128, "base_size": 8,
                 "ema_decay": 0.99, "save_every": 500, "eval_every": 0, "eval_inputs": 16, "eval_samples": 24,
@@ -101,118 +105,13 @@ PRESETS = {
 }  # fmt: skip
 
 
-def glu_conv(cin: int, cout: int, up: bool = False) -> nn.Sequential:
-    """(x2 nearest upsampling), 3x3 conv to 2 x cout, BatchNorm, GLU: StackGAN++'s upBlock / Block3x3_relu."""
-    layers = [nn.Upsample(scale_factor=2, mode="nearest")] if up else []
-    return nn.Sequential(*layers, nn.Conv2d(cin, cout * 2, 3, 1, 1, bias=False), nn.BatchNorm2d(cout * 2), nn.GLU(1))
-
-
-class ResBlock(nn.Module):
-    """x + (3x3 conv, BN, GLU, 3x3 conv, BN)(x)."""
-
-    def __init__(self, ch: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(glu_conv(ch, ch), nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Residual update of x (B, ch, H, W)."""
-        return x + self.body(x)
-
-
-class CondAugment(nn.Module):
-    """Conditioning augmentation: embedding -> FC + GLU -> (mu, logvar); c = mu + exp(logvar / 2) * eps."""
-
-    def __init__(self, t_dim: int, c_dim: int) -> None:
-        super().__init__()
-        self.fc, self.c_dim = nn.Sequential(nn.Linear(t_dim, c_dim * 4), nn.GLU(1)), c_dim
-
-    def forward(self, embedding: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(B, t_dim) embeddings and (B, c_dim) noise -> (c, mu, logvar)."""
-        mu, logvar = self.fc(embedding).split(self.c_dim, dim=1)
-        return mu + torch.exp(0.5 * logvar) * eps, mu, logvar
-
-
-class Generator(nn.Module):
-    """The tree generator: z ++ c -> 4x4 -> stage 1 at ``base`` px -> each further stage at twice the size."""
-
-    def __init__(self, nz: int, t_dim: int, c_dim: int, ngf: int, base: int, stages: int) -> None:
-        super().__init__()
-        ups = int(math.log2(base // 4))
-        width = ngf * 2**ups  # StackGAN++: 16 ngf at 4x4 for a 64 px first stage
-        self.ca, self.width = CondAugment(t_dim, c_dim), width
-        self.fc = nn.Sequential(
-            nn.Linear(nz + c_dim, width * 16 * 2, bias=False), nn.BatchNorm1d(width * 32), nn.GLU(1)
-        )
-        self.init = nn.Sequential(*[glu_conv(width // 2**k, width // 2 ** (k + 1), up=True) for k in range(ups)])
-        self.joins = nn.ModuleList()
-        self.nexts = nn.ModuleList()
-        self.to_image = nn.ModuleList([nn.Sequential(nn.Conv2d(ngf, 3, 3, 1, 1), nn.Tanh())])
-        for k in range(1, stages):
-            ch = ngf // 2 ** (k - 1)
-            self.joins.append(glu_conv(ch + c_dim, ch))
-            self.nexts.append(nn.Sequential(ResBlock(ch), ResBlock(ch), glu_conv(ch, ch // 2, up=True)))
-            self.to_image.append(nn.Sequential(nn.Conv2d(ch // 2, 3, 3, 1, 1), nn.Tanh()))
-
-    def forward(
-        self, z: torch.Tensor, embedding: torch.Tensor, eps: torch.Tensor | None = None
-    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
-        """Latents (B, nz), caption embeddings (B, t_dim), augmentation noise (B, c_dim; drawn when None).
-
-        Returns:
-            ``(images, mu, logvar)``: one (B, 3, s, s) image per stage in [-1, 1], and the augmentation's moments.
-        """
-        if eps is None:
-            eps = torch.randn(embedding.shape[0], self.ca.c_dim, device=embedding.device, dtype=embedding.dtype)
-        c, mu, logvar = self.ca(embedding, eps)
-        h = self.init(self.fc(torch.cat([z, c.to(z.dtype)], dim=1)).view(z.shape[0], self.width, 4, 4))
-        images = [self.to_image[0](h)]
-        for join, nxt, to_image in zip(self.joins, self.nexts, self.to_image[1:], strict=True):
-            h = nxt(join(torch.cat([h, c[:, :, None, None].expand(-1, -1, *h.shape[2:]).to(h.dtype)], dim=1)))
-            images.append(to_image(h))
-        return images, mu, logvar
-
-
-def leaky_conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm: bool = True) -> list[nn.Module]:
-    """Conv (bias only without norm), BatchNorm, LeakyReLU 0.2."""
-    conv = nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, bias=not norm)
-    return [conv, *([nn.BatchNorm2d(cout)] if norm else []), nn.LeakyReLU(0.2, True)]
-
-
-class StageDiscriminator(nn.Module):
-    """One stage's D (StackGAN++'s D_NET64/128/256 for 64/128/256 px): image code, conditional and unconditional logit.
-
-    Stride-2 convs down to 4x4 (widths ndf, 2 ndf, ...; 3x3 convs back to 8 ndf beyond that), then an unconditional
-    logit on the code and a conditional one on the code ++ c.
-    """
-
-    def __init__(self, size: int, ndf: int, c_dim: int) -> None:
-        super().__init__()
-        layers, width = leaky_conv(3, ndf, 4, 2, norm=False), ndf
-        for _ in range(int(math.log2(size // 4)) - 1):
-            layers += leaky_conv(width, width * 2, 4, 2)
-            width *= 2
-        while width > ndf * 8:
-            layers += leaky_conv(width, width // 2)
-            width //= 2
-        self.code = nn.Sequential(*layers)
-        self.joint = nn.Sequential(*leaky_conv(width + c_dim, width))
-        self.cond = nn.Conv2d(width, 1, 4, 4)
-        self.uncond = nn.Conv2d(width, 1, 4, 4)
-
-    def forward(self, image: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images (B, 3, s, s) and condition codes (B, c_dim) -> (conditional, unconditional) logits, (B,) each."""
-        h = self.code(image)
-        joint = self.joint(torch.cat([h, c[:, :, None, None].expand(-1, -1, 4, 4).to(h.dtype)], dim=1))
-        return self.cond(joint).flatten(), self.uncond(h).flatten()
-
-
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """StackGAN++'s KL_loss: the mean over elements of KL(N(mu, exp(logvar)) || N(0, 1)), in float32."""
     mu, logvar = mu.float(), logvar.float()
     return -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
 
 
-def build_parser() -> object:
+def build_parser() -> argparse.ArgumentParser:
     """The command line: the common options plus the StackGAN++ ones."""
     parser = cli.base_parser(__doc__, DATASETS, PRESETS, default_out="runs/stackgan_birds")
     net = parser.add_argument_group("StackGAN++")
@@ -255,18 +154,61 @@ def load_data(args) -> tuple[CaptionedImages, CaptionedImages]:
     return CUBBirds(args.data_root, "train", size), CUBBirds(args.data_root, "test", size)
 
 
+def parse_args(argv: list[str] | None = None, *, check_data: bool = True) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and the checked options (``check_data=False``: the data options are not checked)."""
+    parser = build_parser()
+    args = cli.parse(parser, PRESETS, DATASETS, argv, check_data=check_data)
+    if args.base_size < 8 or not math.log2(args.base_size).is_integer():
+        parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
+    if args.ngf % 2 ** (args.stages - 1):
+        parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
+    return parser, args
+
+
+def make_networks(args: argparse.Namespace, t_dim: int = TEXT_DIM) -> dict[str, nn.Module]:
+    """G and one D per stage (``D0`` at the first stage's size), orthogonal init from ``--seed`` (CPU, not wrapped).
+
+    ``t_dim`` is the caption embeddings' size (the data's; char-CNN-RNN embeddings have 1024).
+    """
+    torch.manual_seed(args.seed)
+    nets = {"G": Generator(args.nz, t_dim, args.c_dim, args.ngf, args.base_size, args.stages)}
+    for k in range(args.stages):
+        nets[f"D{k}"] = StageDiscriminator(args.base_size * 2**k, args.ndf, args.c_dim)
+    return {name: init_weights(net, "orthogonal") for name, net in nets.items()}
+
+
+def build_networks(argv: list[str] | None = None) -> dict[str, nn.Module]:
+    """The networks ``main(argv)`` would train, as initialised; reads no data (``--data-root`` need not exist).
+
+    The real preset's orthogonal initialisation takes about a minute on a CPU; on the ``meta`` device, shapes only:
+
+    Example:
+        >>> with torch.device("meta"):
+        ...     nets = build_networks(["--dataset", "cub"])
+        >>> {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+        {'G': 21239696, 'D0': 5723906, 'D1': 18834178, 'D2': 71269122}
+    """
+    return make_networks(parse_args(argv, check_data=False)[1])
+
+
+def official_keys(argv: list[str] | None = None) -> dict[str, Official]:
+    """Where the official StackGAN++ code keeps each network of ``build_networks(argv)``.
+
+    One file per network, ``netG_<iteration>.pth`` and ``netD0.pth``, ``netD1.pth``, ``netD2.pth`` (saved from
+    DataParallel, so every key starts with ``module.``, which the loader removes), with our key names: pass
+    ``{"netG": ..., "netD0": ..., ...}`` to :func:`examples.common.official_checkpoints.load_official`.
+    """
+    stages = parse_args(argv, check_data=False)[1].stages
+    return {"G": Official("netG")} | {f"D{k}": Official(f"netD{k}") for k in range(stages)}
+
+
 def build_training(args: argparse.Namespace, runtime: Runtime, t_dim: int) -> Parts:
     """Phase 1: the generator (and its EMA copy), one discriminator per stage, optimizers, the hook."""
-    sizes = [args.base_size * 2**k for k in range(args.stages)]
-    torch.manual_seed(args.seed)
+    nets = make_networks(args, t_dim)
     fast = torch.channels_last  # NHWC convolutions: about 12% faster per step on a 2-core CPU, measured
-    plain_g = init_weights(Generator(args.nz, t_dim, args.c_dim, args.ngf, args.base_size, args.stages), "orthogonal")
-    net_g = runtime.wrap(plain_g.to(memory_format=fast))
+    net_g = runtime.wrap(nets.pop("G").to(memory_format=fast))
     g_ema = ema_copy(unwrap(net_g))
-    nets_d = [
-        runtime.wrap(init_weights(StageDiscriminator(s, args.ndf, args.c_dim), "orthogonal").to(memory_format=fast))
-        for s in sizes
-    ]
+    nets_d = [runtime.wrap(d.to(memory_format=fast)) for d in nets.values()]
     adam = {"lr": args.lr, "betas": (0.5, 0.999), "foreach": True}
     parts = Parts(
         models={"G": net_g, "G_ema": g_ema, **{f"D{k}": d for k, d in enumerate(nets_d)}},
@@ -398,12 +340,7 @@ def make_evaluation(
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save; returns the exit status."""
-    parser = build_parser()
-    args = cli.parse(parser, PRESETS, DATASETS, argv)
-    if args.base_size < 8 or not math.log2(args.base_size).is_integer():
-        parser.error(f"--base-size must be a power of two >= 8, got {args.base_size}")
-    if args.ngf % 2 ** (args.stages - 1):
-        parser.error(f"--ngf must be divisible by {2 ** (args.stages - 1)} (each stage halves the width)")
+    parser, args = parse_args(argv)
     train_set, eval_set = cli.load_datasets(parser, load_data, args)
     resolve_ceiling(  # real images of each caption class: the ratio ceiling of the overshoot log
         parser,

@@ -303,16 +303,18 @@ def parse(
     presets: Mapping[str, Mapping[str, Any]],
     datasets: Sequence[str],
     argv: Sequence[str] | None = None,
+    *,
+    check_data: bool = True,
 ) -> argparse.Namespace:
-    """Parse ``argv``, apply the preset and check the data options (errors exit with status 2 and a message)."""
+    """Parse ``argv``, apply the preset and check the options (errors exit with status 2 and a message).
+
+    With ``check_data=False`` (a trainer's ``build_networks``: no data is read), a real ``--dataset`` needs no
+    ``--data-root`` and the folder need not exist.
+    """
     args = parser.parse_args(argv)
     apply_preset(args, presets, datasets)
-    if args.dataset != datasets[0] and not args.data_root:
-        parser.error(f"--dataset {args.dataset} needs --data-root DIR (the folder the dataset was extracted to)")
-    if args.dataset == datasets[0] and args.data_root:
-        parser.error(f"--data-root is for a real dataset; pass --dataset {'|'.join(datasets[1:])} with it")
-    if args.data_root and not Path(args.data_root).expanduser().is_dir():
-        parser.error(f"--data-root {args.data_root!r} does not exist or is not a directory")
+    if check_data:
+        _check_data_options(parser, args, datasets)
     try:
         checked = argparse.Namespace(**vars(args))
         checked.ms_tau = 1.0 if args.ms_tau == "data" else args.ms_tau  # estimated once the data is loaded
@@ -320,6 +322,15 @@ def parse(
     except (TypeError, ValueError) as error:
         parser.error(f"--ms-form/--ms-tau: {error}")
     return args
+
+
+def _check_data_options(parser: argparse.ArgumentParser, args: argparse.Namespace, datasets: Sequence[str]) -> None:
+    if args.dataset != datasets[0] and not args.data_root:
+        parser.error(f"--dataset {args.dataset} needs --data-root DIR (the folder the dataset was extracted to)")
+    if args.dataset == datasets[0] and args.data_root:
+        parser.error(f"--data-root is for a real dataset; pass --dataset {'|'.join(datasets[1:])} with it")
+    if args.data_root and not Path(args.data_root).expanduser().is_dir():
+        parser.error(f"--data-root {args.data_root!r} does not exist or is not a directory")
 
 
 def mode_seeking_criterion(args: argparse.Namespace) -> ModeSeekingLoss:

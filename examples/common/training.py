@@ -9,7 +9,7 @@ from torch import nn
 
 __all__ = [
     "INIT_SCHEMES",
-    "LinearDecayAfter",
+    "EpochLinearDecay",
     "StepCounter",
     "init_normal",
     "init_orthogonal",
@@ -133,25 +133,30 @@ def init_weights(module: nn.Module, scheme: str) -> nn.Module:
 
 
 @dataclass
-class LinearDecayAfter:
-    """LR factor for ``LambdaLR``: 1 for the first ``constant`` steps, then linear to 0 at ``total`` steps.
+class EpochLinearDecay:
+    """LR factor for ``LambdaLR`` stepped once per iteration: the official per-epoch linear decay.
 
-    pix2pix's ``lambda`` policy (lr constant for ``niter`` epochs, then linear decay over ``niter_decay``), counted in
-    steps. A dataclass, so ``LambdaLR.state_dict()`` saves its fields and a checkpoint loads with ``weights_only``.
+    pix2pix's and DRIT's ``lambda`` policy: the factor of epoch ``e`` (0-based) is
+    ``1 - max(0, e - constant_epochs) / (decay_epochs + 1)``, constant within an epoch. pix2pix (``niter`` 100,
+    ``niter_decay`` 100) and DRIT (``n_ep`` 1200, ``n_ep_decay`` 600, i.e. 600 epochs of decay) both use it, so the
+    last epoch runs at ``2 / (decay_epochs + 1)`` of the LR (0.0198 for pix2pix), not at 0. Epochs are counted from
+    the iteration: ``e = step // per_epoch``. A dataclass, so ``LambdaLR.state_dict()`` saves its fields and a
+    checkpoint loads with ``weights_only``.
 
     Example:
-        >>> f = LinearDecayAfter(constant=100, total=200)
-        >>> [f(s) for s in (0, 100, 150, 200)]
-        [1.0, 1.0, 0.5, 0.0]
+        >>> f = EpochLinearDecay(per_epoch=10, constant_epochs=100, decay_epochs=100)
+        >>> [round(f(s), 4) for s in (0, 1009, 1010, 1999)]
+        [1.0, 1.0, 0.9901, 0.0198]
     """
 
-    constant: int
-    total: int
+    per_epoch: int
+    constant_epochs: int
+    decay_epochs: int
 
     def __call__(self, step: int) -> float:
-        """The LR factor at ``step``."""
-        decay = max(1, self.total - self.constant)
-        return max(0.0, 1.0 - max(0, step - self.constant) / decay)
+        """The LR factor at iteration ``step`` (0-based)."""
+        epoch = step // max(1, self.per_epoch)
+        return max(0.0, 1.0 - max(0, epoch - self.constant_epochs) / (self.decay_epochs + 1))
 
 
 class StepCounter(nn.Module):

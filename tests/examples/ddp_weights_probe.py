@@ -18,6 +18,7 @@ def main() -> int:
     sys.path.insert(0, str(Path(script).resolve().parent.parent))
     spec = importlib.util.spec_from_file_location("trainer_under_probe", script)
     trainer = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = trainer  # dataclasses look their module up while the class is made
     spec.loader.exec_module(trainer)
     original_fit = trainer.fit
 

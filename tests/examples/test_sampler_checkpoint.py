@@ -14,7 +14,7 @@ from examples.common.checkpoint import (
     save_checkpoint,
 )
 from examples.common.data.sampler import StepBatches
-from examples.common.training import LinearDecayAfter
+from examples.common.training import EpochLinearDecay
 
 
 def test_resumed_sampler_repeats_the_uninterrupted_batches():
@@ -42,7 +42,7 @@ def test_too_small_dataset_is_a_clear_error():
 def test_checkpoints_are_atomic_pruned_and_weights_only(tmp_path):
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.Adam(model.parameters())
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, LinearDecayAfter(5, 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, EpochLinearDecay(2, 5, 10))
     model(torch.randn(4, 3)).sum().backward()
     opt.step()
     sched.step()
@@ -61,9 +61,9 @@ def test_checkpoints_are_atomic_pruned_and_weights_only(tmp_path):
     assert state["step"] == 3
     opt2 = torch.optim.Adam(torch.nn.Linear(3, 2).parameters())
     opt2.load_state_dict(state["opt"])
-    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, LinearDecayAfter(0, 1))
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, EpochLinearDecay(1, 0, 1))
     sched2.load_state_dict(state["sched"])
-    assert sched2.lr_lambdas[0] == LinearDecayAfter(5, 10)
+    assert sched2.lr_lambdas[0] == EpochLinearDecay(2, 5, 10)
 
 
 def test_rng_states_round_trip():

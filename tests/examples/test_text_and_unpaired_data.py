@@ -94,6 +94,25 @@ def test_unpaired_folders(tmp_path):
         UnpairedFolders(tmp_path, "test")
 
 
+def test_unpaired_folders_resize_to_a_bicubic_square_as_drit(tmp_path):
+    """DRIT's dataset_unpair: Resize((load, load), BICUBIC), then CenterCrop for test images (RandomCrop to train)."""
+    from PIL import Image
+
+    (tmp_path / "testA").mkdir()
+    (tmp_path / "testB").mkdir()
+    gradient = np.tile(np.linspace(0, 255, 60, dtype=np.uint8)[None, :, None], (30, 1, 3))  # 30 x 60, not square
+    gradient[:, :, 1] = np.linspace(255, 0, 30, dtype=np.uint8)[:, None]
+    Image.fromarray(gradient).save(tmp_path / "testA" / "0.png")
+    Image.fromarray(gradient).save(tmp_path / "testB" / "0.png")
+    data = UnpairedFolders(tmp_path, "test", load_size=40, crop_size=32)
+    expected = Image.fromarray(gradient).resize((40, 40), Image.BICUBIC).crop((4, 4, 36, 36))
+    want = torch.from_numpy(np.asarray(expected).copy()).permute(2, 0, 1).float() / 127.5 - 1
+    assert torch.equal(data.image("A", 0), want)
+    whole = UnpairedFolders(tmp_path, "test", load_size=40, crop_size=40)
+    squashed = Image.fromarray(gradient).resize((40, 40), Image.BICUBIC)  # the whole image, aspect not kept
+    assert torch.equal(whole.image("B", 0), torch.from_numpy(np.asarray(squashed).copy()).permute(2, 0, 1) / 127.5 - 1)
+
+
 def test_text_encoder_is_deterministic_and_ignores_function_words():
     enc = HashingTextEncoder()
     a = enc.encode(["a red bird with black wings", "a black bird with red wings", "a red bird with black wings"])

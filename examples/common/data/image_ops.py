@@ -76,19 +76,28 @@ def random_crop_flip(
 
 
 def resize_crop_flip(
-    img: Image.Image, load_size: int, crop_size: int, rng: np.random.Generator | None, flip: bool = True
+    img: Image.Image,
+    load_size: int,
+    crop_size: int,
+    rng: np.random.Generator | None,
+    flip: bool = True,
+    *,
+    square: bool = False,
 ) -> Image.Image:
-    """Torchvision's ``Resize(load_size)``, ``RandomCrop(crop_size)``, ``RandomHorizontalFlip`` (StackGAN++, DRIT).
+    """Torchvision's ``Resize``, ``RandomCrop(crop_size)``, ``RandomHorizontalFlip`` (StackGAN++, DRIT).
 
-    The shorter side is resized to ``load_size`` with the aspect ratio kept (bilinear), then a random square crop is
-    taken. Without ``rng`` (evaluation) the crop is centred and there is no flip (DRIT's test ``CenterCrop``).
+    By default (StackGAN++'s ``Resize(load_size)``) the shorter side is resized to ``load_size`` with the aspect
+    ratio kept (bilinear); with ``square`` (DRIT's ``Resize((load_size, load_size), BICUBIC)``) the image is
+    resized to a ``load_size`` square with bicubic interpolation. Then a random square crop is taken. Without
+    ``rng`` (evaluation) the crop is centred and there is no flip (DRIT's test ``CenterCrop``).
 
     Args:
         img: the input image.
-        load_size: the shorter side after resizing.
+        load_size: the shorter side (or the side of the square) after resizing.
         crop_size: side of the square crop (at most ``load_size``).
         rng: numpy generator for the crop offset and the flip, or ``None`` for the centred evaluation crop.
         flip: allow the horizontal flip.
+        square: resize to a square, bicubic, as DRIT.
 
     Returns:
         The transformed ``crop_size`` x ``crop_size`` image.
@@ -98,9 +107,13 @@ def resize_crop_flip(
         >>> out.size
         (48, 48)
     """
-    scale = load_size / min(img.width, img.height)
-    size = (max(load_size, round(img.width * scale)), max(load_size, round(img.height * scale)))
-    img = img.resize(size, Image.BILINEAR)
+    if square:
+        size = (load_size, load_size)
+        img = img.resize(size, Image.BICUBIC)
+    else:
+        scale = load_size / min(img.width, img.height)
+        size = (max(load_size, round(img.width * scale)), max(load_size, round(img.height * scale)))
+        img = img.resize(size, Image.BILINEAR)
     if rng is None:
         x, y = (size[0] - crop_size) // 2, (size[1] - crop_size) // 2
     else:

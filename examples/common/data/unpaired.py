@@ -15,7 +15,7 @@ __all__ = ["UNPAIRED_LAYOUT", "UnpairedFolders"]
 
 UNPAIRED_LAYOUT = """\
   DATA_ROOT/              e.g. datasets/yosemite (summer2winter_yosemite) or datasets/cat2dog
-    trainA/*.jpg          domain A training images (any size; shorter side resized to --load-size)
+    trainA/*.jpg          domain A training images (any size; resized to a --load-size square)
     trainB/*.jpg          domain B training images
     testA/*.jpg           domain A test images (evaluation inputs and real statistics)
     testB/*.jpg           domain B test images"""
@@ -35,16 +35,16 @@ def _images(folder: Path) -> list[Path]:
 class UnpairedFolders(Dataset):
     """Items ``(a, b)``: image ``index`` of domain A and an image of domain B, (3, S, S) each in [-1, 1].
 
-    Like DRIT's unpaired loader in length and pairing: the dataset is as long as the larger domain; item ``i`` takes A
-    image ``i mod |A|`` and, with a seed (training), a random B image, a random ``crop_size`` crop of the ``load_size``
-    resize (shorter side, aspect kept, bilinear) and a random flip; without a seed (evaluation), B image ``i mod |B|``,
-    the same resize and a centred ``crop_size`` crop. A known difference: DRIT itself resizes to a ``load_size`` square
-    with bicubic interpolation.
+    As DRIT's unpaired loader (``dataset_unpair``): the dataset is as long as the larger domain; item ``i`` takes A
+    image ``i mod |A|`` and, with a seed (training), a random B image; every image is resized to a ``load_size``
+    square with bicubic interpolation, then, with a seed, randomly cropped to ``crop_size`` and randomly flipped;
+    without a seed (evaluation), B image ``i mod |B|``, the same resize and a centred ``crop_size`` crop (DRIT's test
+    loader).
 
     Args:
         root: the dataset folder (see :data:`UNPAIRED_LAYOUT`).
         split: ``"train"`` or ``"test"``.
-        load_size: shorter side after resizing.
+        load_size: side of the square the images are resized to.
         crop_size: side of the output images.
     """
 
@@ -65,7 +65,9 @@ class UnpairedFolders(Dataset):
     def image(self, domain: str, index: int, rng: np.random.Generator | None = None) -> torch.Tensor:
         """Image ``index`` (mod the domain's size) of ``domain`` ("A" or "B"), augmented with ``rng``."""
         files = self.files[domain]
-        return to_tensor(resize_crop_flip(load_rgb(files[index % len(files)]), self.load_size, self.crop_size, rng))
+        return to_tensor(
+            resize_crop_flip(load_rgb(files[index % len(files)]), self.load_size, self.crop_size, rng, square=True)
+        )
 
     def __getitem__(self, key: int | tuple[int, int | None]) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = key if isinstance(key, tuple) else (key, None)
