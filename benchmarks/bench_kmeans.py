@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import platform
 import statistics
 import sys
 import time
@@ -35,8 +36,19 @@ def data(n: int, d: int, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
     return x.clamp(0, 1).to(dtype)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else ``platform.processor()``."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> Path:
     """Time both on every case; write and return the CSV."""
+    import sklearn
     from sklearn.cluster import KMeans
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -72,11 +84,12 @@ def main(argv: list[str] | None = None) -> Path:
                 "ours_s": f"{statistics.median(ours):.3f}", "sklearn_s": f"{statistics.median(theirs):.3f}",
                 "speedup_vs_sklearn": f"{statistics.median(theirs) / statistics.median(ours):.2f}",
                 "inertia_ours": f"{inertia['ours']:.6g}", "inertia_sklearn": f"{inertia['sklearn']:.6g}",
-                "threads": threads, "torch": torch.__version__, "numpy": np.__version__,
-                "date": datetime.date.today().isoformat(),
+                "threads": threads, "cpu": cpu_name(), "torch": torch.__version__, "numpy": np.__version__,
+                "sklearn": sklearn.__version__, "date": datetime.date.today().isoformat(),
             }  # fmt: skip
             rows.append(row)
-            print(", ".join(f"{key}={value}" for key, value in row.items() if key not in ("torch", "numpy", "date")))
+            quiet = ("cpu", "torch", "numpy", "sklearn", "date")
+            print(", ".join(f"{key}={value}" for key, value in row.items() if key not in quiet))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"kmeans-{datetime.date.today().isoformat()}.csv"
     with path.open("w", newline="") as fh:

@@ -71,10 +71,38 @@ def test_chunked_assignment_matches_unchunked(monkeypatch: pytest.MonkeyPatch) -
     x, centers = torch.randn(257, 6, generator=gen), torch.randn(9, 6, generator=gen)
     full_labels, full_d2 = assign_to_centers(x, centers)
     monkeypatch.setattr(_kmeans, "_BLOCK_ELEMENTS", 50)  # 50 // 9 = 5 rows per block
+    monkeypatch.setattr(_kmeans, "_EXACT_BLOCK_ELEMENTS", 13)  # 13 // 6 = 2 rows per block of exact distances
     labels, d2 = assign_to_centers(x, centers)
     assert torch.equal(labels, full_labels)
     torch.testing.assert_close(d2, full_d2)
     torch.testing.assert_close(d2, torch.cdist(x, centers).min(dim=1).values.pow(2), rtol=1e-4, atol=1e-5)
+
+
+def test_chunked_lloyd_matches_unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _blobs(300, 4, 6, 1.0, seed=8)
+    full = kmeans(x, 6, n_init=1, generator=torch.Generator().manual_seed(3))
+    monkeypatch.setattr(_kmeans, "_BLOCK_ELEMENTS", 60)  # 10 rows per block of distances, one restart at a time
+    chunked = kmeans(x, 6, n_init=1, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(chunked.labels, full.labels)
+    torch.testing.assert_close(chunked.centers, full.centers)
+    assert chunked.n_iter == full.n_iter
+
+
+def test_restarts_seeded_in_groups_are_valid_and_distinct(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _blobs(400, 3, 5, 1.5, seed=4)
+    x_sq = (x * x).sum(dim=1)
+    seeds = _kmeans._kmeans_plus_plus(x, x_sq, 5, 4, torch.Generator().manual_seed(0), 3)
+    assert seeds.shape == (4, 5, 3)
+    for seed in seeds:  # every seed is k distinct data points
+        assert (seed[:, None] - x[None]).abs().sum(dim=2).min(dim=1).values.max() == 0
+        assert torch.unique(seed, dim=0).shape[0] == 5
+    assert not torch.equal(seeds[0], seeds[1])
+    whole = kmeans(x, 5, n_init=6, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(_kmeans, "_BLOCK_ELEMENTS", 400 * 3 * 2)  # 3 trials per step: restarts seeded 2 by 2
+    grouped = kmeans(x, 5, n_init=6, generator=torch.Generator().manual_seed(1))
+    assert int(torch.bincount(grouped.labels, minlength=5).min()) >= 1
+    assert grouped.inertia == pytest.approx((x - grouped.centers[grouped.labels]).pow(2).sum().item(), rel=1e-9)
+    assert grouped.inertia == pytest.approx(whole.inertia, rel=0.05)
 
 
 def test_half_precision_input_is_computed_in_float32() -> None:
