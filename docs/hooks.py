@@ -4,7 +4,8 @@
 and ``<!-- /benchmark-results -->``: a warning while no GPU result (a CSV not named ``cpu-*``) is committed, then one
 section per ``benchmarks/results/*.csv`` (the machine, torch and Triton versions and date read from the file, a table
 of its rows with the values exactly as written there, columns empty in every row left out) and its plot, copied to
-``docs/assets/benchmarks/``. The page so reads the same on GitHub as on the site. As an MkDocs hook, this module fails
+``docs/assets/benchmarks/``, then the k-means fits of ``benchmarks/results/kmeans/*.csv`` (NDB's k-means against
+scikit-learn's). The page so reads the same on GitHub as on the site. As an MkDocs hook, this module fails
 the build when that part is not what the committed CSVs give (a CSV added or changed without rerunning the script).
 Nothing is measured here.
 """
@@ -79,6 +80,40 @@ def render_results() -> str:
     return "\n".join(parts)
 
 
+_KMEANS_META = ("cpu", "threads", "torch", "numpy", "sklearn", "date")
+
+
+def render_kmeans() -> str:
+    """Markdown for the k-means benchmark files (``bench_kmeans.py``), or nothing when none is committed."""
+    files = sorted((RESULTS / "kmeans").glob("*.csv"))
+    if not files:
+        return ""
+    lines = [
+        "### k-means for NDB",
+        "",
+        "`python benchmarks/bench_kmeans.py`: the k-means fit of `NDB` against scikit-learn's `KMeans` (Lloyd,",
+        "k-means++, the same restarts and iterations) on the same pixel-like data, interleaved in one run;",
+        "`speedup_vs_sklearn` is scikit-learn's median wall time over ours.",
+    ]
+    for path in files:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        meta = {key: ", ".join(sorted({r.get(key, "") for r in rows} - {""})) or "?" for key in _KMEANS_META}
+        columns = [c for c in rows[0] if c not in _KMEANS_META] if rows else []
+        lines += [
+            "",
+            f"#### `{path.name}`",
+            "",
+            f"Machine: **{meta['cpu']} ({meta['threads']} threads)**; torch {meta['torch']}; numpy {meta['numpy']}; "
+            f"scikit-learn {meta['sklearn']}; date {meta['date']}. Source: `benchmarks/results/kmeans/{path.name}`.",
+            "",
+            "| " + " | ".join(f"`{c}`" for c in columns) + " |",
+            "|" + "|".join("---" if c == "dtype" else "---:" for c in columns) + "|",
+        ]
+        lines += ["| " + " | ".join(r[c] for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def render_status() -> str:
     """The no-GPU warning while every committed result is a CPU one, else nothing."""
     gpu = [p for p in _csv_files() if not p.name.startswith("cpu-")]
@@ -88,7 +123,7 @@ def render_status() -> str:
 def generated() -> str:
     """The part of the page between the markers, as the committed CSVs give it."""
     status = render_status()
-    return "\n".join(part for part in (START, status, render_results(), END) if part)
+    return "\n".join(part for part in (START, status, render_results(), render_kmeans(), END) if part)
 
 
 def _current_part(text: str) -> str:

@@ -52,3 +52,7 @@ def test_the_benchmark_page_holds_the_committed_results():
     page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     for csv_file in sorted((ROOT / "benchmarks" / "results").glob("*.csv")):
         assert csv_file.name in page
+    for csv_file in sorted((ROOT / "benchmarks" / "results" / "kmeans").glob("*.csv")):
+        assert f"#### `{csv_file.name}`" in page  # NDB's k-means against scikit-learn, under its own heading
+        rows = csv_file.read_text(encoding="utf-8").splitlines()[1:]
+        assert all(f"| {row.split(',')[7]} |" in page for row in rows)  # each speedup, as written in the file
