@@ -30,6 +30,8 @@ from torch import nn
 
 __all__ = ["Official", "load_official", "load_official_state_dict", "official_key"]
 
+_NORM_STATISTICS = (".running_mean", ".running_var", ".num_batches_tracked")
+
 #: ``(pattern, replacement)``: a ``re.sub`` on one of our keys; the replacement may be a function of the match.
 Rule = tuple[str, str | Callable[[re.Match[str]], str]]
 
@@ -63,7 +65,9 @@ def load_official_state_dict(module: nn.Module, state_dict: Mapping[str, torch.T
     """Copy an official ``state_dict`` into ``module``, strictly, through the key ``rules``.
 
     DataParallel's ``module.`` prefix is removed first. BatchNorm's ``num_batches_tracked``, which checkpoints of
-    PyTorch 0.4.0 lack, keeps its value when absent.
+    PyTorch 0.4.0 lack, keeps its value when absent; running statistics that a checkpoint holds for a layer without
+    them here (InstanceNorm in checkpoints of PyTorch before 0.4, which pix2pix's own loader drops the same way) are
+    ignored.
 
     Raises:
         KeyError: an official entry that none of ours maps to, or one of ours with no official entry.
@@ -84,7 +88,7 @@ def load_official_state_dict(module: nn.Module, state_dict: Mapping[str, torch.T
         if value.numel() != mine.numel():
             raise ValueError(f"{name!r}: official shape {tuple(value.shape)}, ours {tuple(mine.shape)} ({key!r})")
         loaded[key], used = value.reshape(mine.shape), used | {name}
-    unused = sorted(set(official) - used)
+    unused = sorted(key for key in set(official) - used if not key.endswith(_NORM_STATISTICS))
     if unused:
         raise KeyError(f"{len(unused)} official entries have no place in {type(module).__name__}: {unused[:4]}")
     module.load_state_dict(loaded, strict=True)

@@ -130,6 +130,8 @@ def test_loading_is_strict_both_ways_with_clear_errors() -> None:
         load_official_state_dict(net, {**state, "conv1.weight": torch.zeros(128, 3, 4, 4)}, ())
     with pytest.raises(KeyError, match=r"no 'dis' entry for 'D'; it has \['gen'\]"):
         load_official({"D": net}, {"gen": state}, dcgan_cifar10.official_keys())
+    stale = {"model.1.running_mean": torch.zeros(3), "model.1.running_var": torch.ones(3)}  # pre-0.4 InstanceNorm
+    load_official_state_dict(net, {**state, **stale}, ())
     del state["conv2_bn.num_batches_tracked"]  # PyTorch 0.4.0 checkpoints lack it: ours is kept
     load_official_state_dict(net, state, ())
     assert torch.equal(net.conv1.weight, state["conv1.weight"])
