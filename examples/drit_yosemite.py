@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ngf": "encoder/generator width (content codes have 4 ngf channels)",
         "ndf": "discriminator width",
         "d_layers": "stride-2 layers per discriminator scale",
-        "decay_epochs": "epochs of linear LR decay at the end of --epochs",
+        "decay_epochs": "epochs at the end of --epochs over which the LR decays, once per epoch (the official rule)",
         "load_size": "real data: resize side before the random crop",
         "crop_size": "image side (a multiple of 4)",
     }

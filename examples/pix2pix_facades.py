@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ngf": "G width",
         "ndf": "D width",
         "d_layers": "PatchGAN layers",
-        "decay_epochs": "epochs of linear LR decay at the end of --epochs",
+        "decay_epochs": "epochs at the end of --epochs over which the LR decays, once per epoch (the official rule)",
         "load_size": "real data: resize side before the random crop",
         "crop_size": "image side",
     }
