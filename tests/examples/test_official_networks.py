@@ -172,3 +172,14 @@ def test_build_networks_is_what_main_trains(trainer) -> None:
         theirs = trained[name].state_dict()
         for key, value in net.state_dict().items():
             assert torch.equal(value, theirs[key]), (name, key)
+
+
+def test_an_official_checkpoint_file_loads_with_weights_only(tmp_path) -> None:
+    """The official DCGAN/DRIT ``saver`` writes one dict with the networks, optimizer states and counters."""
+    net = dcgan_cifar10.build_networks(["--dataset", "cifar10"])
+    official = official_checkpoint([("gen", "dcgan_G"), ("dis", "dcgan_D")])
+    adam = torch.optim.Adam(torch.nn.Linear(2, 2).parameters())
+    torch.save({**official, "gen_opt": adam.state_dict(), "ep": 199, "total_it": 312_500}, tmp_path / "00199.pth")
+    load_official(net, torch.load(tmp_path / "00199.pth", weights_only=True), dcgan_cifar10.official_keys())
+    assert torch.equal(net["G"].deconv1.weight, official["gen"]["deconv1.weight"])
+    assert torch.equal(net["D"].conv4.bias, official["dis"]["conv4.bias"])
