@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -73,7 +72,7 @@ from examples.common.loop import Parts, fit
 from examples.common.official_checkpoints import Official
 from examples.common.runtime import Runtime, frozen, unwrap
 from examples.common.sampling import evaluating
-from examples.common.training import EpochLinearDecay, StepCounter, init_conv_normal
+from examples.common.training import ContentSchedule, EpochLinearDecay, StepCounter, init_conv_normal
 from examples.drit_networks import (
     AttributeEncoders,
     ContentDiscriminator,
@@ -143,28 +142,6 @@ class Networks(NamedTuple):
     gen: nn.Module
     dis: dict[str, nn.Module]
     dis_c: nn.Module
-
-
-@dataclass(frozen=True)
-class ContentSchedule:
-    """DRIT's discriminator schedule, restarted every epoch (the official ``train.py``).
-
-    Iteration ``it`` of an epoch (0-based) trains the content discriminator alone unless ``(it + 1)`` is a multiple
-    of ``d_iter`` or ``it`` is one of the epoch's last two iterations, which always make the full update.
-
-    Example:
-        >>> schedule = ContentSchedule(per_epoch=7)
-        >>> [schedule.content_only(i) for i in range(9)]
-        [True, True, False, True, True, False, False, True, True]
-    """
-
-    per_epoch: int
-    d_iter: int = 3
-
-    def content_only(self, iteration: int) -> bool:
-        """Whether global iteration ``iteration`` (0-based) trains the content discriminator alone."""
-        it = iteration % self.per_epoch
-        return (it + 1) % self.d_iter != 0 and it < self.per_epoch - 2
 
 
 def parse_args(argv: list[str] | None = None, *, check_data: bool = True) -> tuple[argparse.ArgumentParser, Any]:

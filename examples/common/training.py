@@ -1,4 +1,4 @@
-"""Small GAN-training helpers shared by the trainers: weight initialisation and LR schedules."""
+"""Small GAN-training helpers shared by the trainers: weight initialisation, LR and update schedules."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from torch import nn
 
 __all__ = [
     "INIT_SCHEMES",
+    "ContentSchedule",
     "EpochLinearDecay",
     "StepCounter",
     "init_normal",
@@ -174,3 +175,25 @@ class StepCounter(nn.Module):
         value = int(self.count)
         self.count += 1
         return value
+
+
+@dataclass(frozen=True)
+class ContentSchedule:
+    """DRIT's discriminator schedule, restarted every epoch (the official ``train.py``).
+
+    Iteration ``it`` of an epoch (0-based) trains the content discriminator alone unless ``(it + 1)`` is a multiple
+    of ``d_iter`` or ``it`` is one of the epoch's last two iterations, which always make the full update.
+
+    Example:
+        >>> schedule = ContentSchedule(per_epoch=7)
+        >>> [schedule.content_only(i) for i in range(9)]
+        [True, True, False, True, True, False, False, True, True]
+    """
+
+    per_epoch: int
+    d_iter: int = 3
+
+    def content_only(self, iteration: int) -> bool:
+        """Whether global iteration ``iteration`` (0-based) trains the content discriminator alone."""
+        it = iteration % self.per_epoch
+        return (it + 1) % self.d_iter != 0 and it < self.per_epoch - 2
