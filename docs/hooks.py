@@ -98,14 +98,18 @@ def render_kmeans() -> str:
     for path in files:
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-        meta = {key: ", ".join(sorted({r.get(key, "") for r in rows} - {""})) or "?" for key in _KMEANS_META}
-        columns = [c for c in rows[0] if c not in _KMEANS_META] if rows else []
+        keys = (*_KMEANS_META, "n_init")
+        meta = {key: ", ".join(sorted({r.get(key, "") for r in rows} - {""})) or "?" for key in keys}
+        first = ["n", "d", "k", "dtype", "speedup_vs_sklearn"]  # the result before the timings it comes from
+        rest = [c for c in (rows[0] if rows else []) if c not in (*_KMEANS_META, "n_init", *first)]
+        columns = [c for c in first if rows and c in rows[0]] + rest
         lines += [
             "",
             f"#### `{path.name}`",
             "",
             f"Machine: **{meta['cpu']} ({meta['threads']} threads)**; torch {meta['torch']}; numpy {meta['numpy']}; "
-            f"scikit-learn {meta['sklearn']}; date {meta['date']}. Source: `benchmarks/results/kmeans/{path.name}`.",
+            f"scikit-learn {meta['sklearn']}; {meta['n_init']} restarts; date {meta['date']}. "
+            f"Source: `benchmarks/results/kmeans/{path.name}`.",
             "",
             "| " + " | ".join(f"`{c}`" for c in columns) + " |",
             "|" + "|".join("---" if c == "dtype" else "---:" for c in columns) + "|",
