@@ -1,6 +1,6 @@
 """StackGAN++ on CUB-200-2011 birds, conditioned on text, with the mode-seeking term (MSGAN, Mao et al. CVPR 2019, 4.4).
 
-    python examples/stackgan_birds.py                # built-in birds and captions, about 7 minutes on a 2-core CPU
+    python examples/stackgan_birds.py                # built-in birds and captions, about 9 minutes on a 2-core CPU
     python examples/stackgan_birds.py --ms-weight 0  # the baseline
     python examples/stackgan_birds.py --dataset cub --data-root data/birds
     torchrun --nproc_per_node 2 examples/stackgan_birds.py --max-steps 100
@@ -32,16 +32,18 @@ the official code (``--condition-grad official``).
 Built-in data (the default): drawn birds whose captions name the body and wing colours (16 classes) and never the
 scene behind the bird, one of 8 (the known modes of every caption), with a deterministic text encoder producing
 embeddings of the same (N, 10, 1024) shape (examples/common/data/builtin_birds.py, text_encoder.py). Its preset, and
-why, each measured on this project's 2-core CPU: stages of 8/16/32 px, G width 64, D width 32, a 128-d condition
-code (the real preset's), Adam 4e-4, EMA decay 0.99, 36 epochs (2,304 steps of 16 captions); the smallest widths
-and code that still drew the captions' colours within the time (G 48 / D 24 drew the right bird for 48% of the
-samples at 2,560 steps, against 93-97% here). And ``--condition-grad images``: in G's step the official code feeds
-D's conditional logit the augmentation's mu without detaching it, so G can raise "matches the caption" by moving
-the caption's code towards whatever its images look like instead of changing the images; D, trained on those
-codes, then follows them, and the caption stops steering the picture. Seed 0 of the built-in run, one thread: with
-the official gradient 25% of the samples showed their own caption's bird (``class_accuracy``; chance is 6%) and 3.3
-of 8 modes were covered; with mu detached there, so that only the images can answer D's conditional logit, 76% and
-5.8 (83% and 6.4 over seeds 0-2, docs/reproduction.md). The mode-seeking term itself is the official one.
+why, each measured on this project's 2-core CPU (an AMD EPYC, with the networks as they were before they took the
+official parameter shapes and c-first order; the current figures are in docs/reproduction.md): stages of 8/16/32 px,
+G width 64, D width 32, a 128-d condition code (the real preset's), Adam 4e-4, EMA decay 0.99, 36 epochs (2,304
+steps of 16 captions); the smallest widths and code that still drew the captions' colours within the time (G 48 / D
+24 drew the right bird for 48% of the samples at 2,560 steps, against 93-97% here). And ``--condition-grad images``:
+in G's step the official code feeds D's conditional logit the augmentation's mu without detaching it, so G can raise
+"matches the caption" by moving the caption's code towards whatever its images look like instead of changing the
+images; D, trained on those codes, then follows them, and the caption stops steering the picture. Seed 0 of the
+built-in run, one thread: with the official gradient 25% of the samples showed their own caption's bird
+(``class_accuracy``; chance is 6%) and 3.3 of 8 modes were covered; with mu detached there, so that only the images
+can answer D's conditional logit, 76% and 5.8. With the official networks, over seeds 0-2 on an Intel Xeon: 86% and
+5.25 modes covered. The mode-seeking term itself is the official one.
 
 Evaluation (EMA generator): per evaluation caption several samples (50 on real data, 24 built in), pixel-L1
 diversity, NDB/JSD against the test images, FID with --fid-weights, LPIPS with its weights; on built-in data the
