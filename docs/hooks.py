@@ -43,6 +43,18 @@ def _blank(value: str) -> bool:
     return value.strip().lower() in ("", "nan")
 
 
+def _table(rows: list[dict[str, str]], columns: list[str], text: tuple[str, ...]) -> list[str]:
+    """A Markdown table of ``columns`` of the CSV ``rows``, values as written (blank for empty or NaN).
+
+    The ``text`` columns are left-aligned, the others right-aligned.
+    """
+    return [
+        "| " + " | ".join(f"`{c}`" for c in columns) + " |",
+        "|" + "|".join("---" if c in text else "---:" for c in columns) + "|",
+        *("| " + " | ".join("" if _blank(r[c]) else r[c] for c in columns) + " |" for r in rows),
+    ]
+
+
 def render_csv(path: Path, image: str | None) -> str:
     """Markdown for one results file: a heading, the machine, the table and the plot."""
     with path.open(newline="", encoding="utf-8") as fh:
@@ -59,10 +71,8 @@ def render_csv(path: Path, image: str | None) -> str:
         f"Machine: **{machine}**; torch {', '.join(meta['torch']) or '?'}; Triton {triton}; "
         f"date {', '.join(meta['date']) or '?'}. Source: `benchmarks/results/{path.name}`.",
         "",
-        "| " + " | ".join(f"`{c}`" for c in columns) + " |",
-        "|" + "|".join("---" if c in ("case", "variant") else "---:" for c in columns) + "|",
+        *_table(rows, columns, text=("case", "variant")),
     ]
-    lines += ["| " + " | ".join("" if _blank(r[c]) else r[c] for c in columns) + " |" for r in rows]
     if image is not None:
         lines += ["", f"![{path.stem}]({image})"]
     return "\n".join(lines) + "\n"
@@ -111,10 +121,8 @@ def render_kmeans() -> str:
             f"scikit-learn {meta['sklearn']}; {meta['n_init']} restarts; date {meta['date']}. "
             f"Source: `benchmarks/results/kmeans/{path.name}`.",
             "",
-            "| " + " | ".join(f"`{c}`" for c in columns) + " |",
-            "|" + "|".join("---" if c == "dtype" else "---:" for c in columns) + "|",
+            *_table(rows, columns, text=("dtype",)),
         ]
-        lines += ["| " + " | ".join(r[c] for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 

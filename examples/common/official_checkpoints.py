@@ -87,7 +87,8 @@ def load_official_state_dict(module: nn.Module, state_dict: Mapping[str, torch.T
         value = official[name]
         if value.numel() != mine.numel():
             raise ValueError(f"{name!r}: official shape {tuple(value.shape)}, ours {tuple(mine.shape)} ({key!r})")
-        loaded[key], used = value.reshape(mine.shape), used | {name}
+        loaded[key] = value.reshape(mine.shape)
+        used.add(name)
     unused = sorted(key for key in set(official) - used if not key.endswith(_NORM_STATISTICS))
     if unused:
         raise KeyError(f"{len(unused)} official entries have no place in {type(module).__name__}: {unused[:4]}")
